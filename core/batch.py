@@ -1,0 +1,85 @@
+"""The batch command's work: run one kernel over many image files and write the outputs.
+
+No printing and no exit codes here (``main.py`` owns those); every per-file problem is raised
+as :class:`BatchError` with a message that names the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.display import render
+from core.images import ImageError, SaveError, is_image_file, load_image, save_png, save_raw
+from core.kernels import Kernel
+from core.pipeline import PipelineSettings, run_pipeline
+
+FORMATS = ("png", "tiff", "npy")
+
+
+class BatchError(Exception):
+    """One input that could not be processed; the message names it and says why."""
+
+
+@dataclass(frozen=True)
+class InputItem:
+    """A file to process, or an input that already failed (a folder with no image in it)."""
+
+    path: Path
+    problem: str | None = None
+
+
+def expand_inputs(paths: Iterable[str | Path]) -> Iterator[InputItem]:
+    """Files as given; folders replaced by the image files directly inside them, sorted."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            images = sorted(p for p in path.iterdir() if p.is_file() and is_image_file(p))
+            if not images:
+                yield InputItem(path, "folder contains no image files")
+            yield from (InputItem(p) for p in images)
+        else:
+            yield InputItem(path)
+
+
+def _write(path: Path, data, fmt: str) -> None:
+    if fmt == "png":
+        save_png(path, render(data))
+    else:
+        save_raw(path, data)
+
+
+def process_file(
+    path: Path,
+    kernel: Kernel,
+    settings: PipelineSettings,
+    out_dir: Path,
+    fmt: str = "png",
+    stem: str | None = None,
+) -> list[Path]:
+    """Write ``<stem>_conv`` (before the activation) and ``<stem>_pooled`` (after it).
+
+    Without pooling, the second output is the activated map, ``<stem>_activated``.
+    Returns the paths written.
+    """
+    stem = stem or path.stem
+    try:
+        result = run_pipeline(load_image(path), kernel, settings)
+    except ImageError as exc:
+        raise BatchError(str(exc)) from None
+    except ValueError as exc:  # e.g. the kernel or pool window does not fit this image
+        raise BatchError(f"{path}: {exc}") from None
+    if result.pooled is not None:
+        outputs = {"conv": result.conv, "pooled": result.pooled}
+    else:
+        outputs = {"conv": result.conv, "activated": result.activated}
+    written = []
+    for label, data in outputs.items():
+        target = out_dir / f"{stem}_{label}.{fmt}"
+        try:
+            _write(target, data, fmt)
+        except SaveError as exc:
+            raise BatchError(f"{path}: {exc}") from None
+        written.append(target)
+    return written

@@ -1,0 +1,101 @@
+"""What a pane needs to draw a map quickly: a display-sized copy, its levels and its stats.
+
+Computed in the worker thread so the GUI thread only uploads a small, ready image: a
+24-megapixel map is reduced to about two megapixels (pixel-area averaging) and keeps its place
+in input coordinates, while hover readouts still read the full-resolution array.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from core.display import compute_levels, is_signed
+from core.kernels import Kernel
+from core.pipeline import PipelineResult, PipelineSettings, run_pipeline
+
+MAX_DISPLAY_PIXELS = 2_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class PaneView:
+    data: np.ndarray  # C-contiguous float32, at most MAX_DISPLAY_PIXELS pixels
+    levels: tuple[float, float]
+    signed: bool
+    minimum: float
+    maximum: float
+    mean: float
+
+    @property
+    def stats_text(self) -> str:
+        return f"min {self.minimum:.3g}  max {self.maximum:.3g}  mean {self.mean:.3g}"
+
+
+def reduce_for_display(data: np.ndarray, max_pixels: int = MAX_DISPLAY_PIXELS) -> np.ndarray:
+    """A copy of ``data`` with at most ``max_pixels`` pixels (area-averaged), float32."""
+    h, w = data.shape[:2]
+    factor = int(np.ceil(np.sqrt(h * w / max_pixels))) if h * w > max_pixels else 1
+    data = np.ascontiguousarray(data, dtype=np.float32)
+    if factor == 1:
+        return data
+    size = (max(1, w // factor), max(1, h // factor))
+    return cv2.resize(data, size, interpolation=cv2.INTER_AREA)
+
+
+def make_view(data: np.ndarray, levels_mode: str = "auto") -> PaneView:
+    """Display copy, levels ('auto' or 'robust') and min/max/mean of a feature map."""
+    reduced = reduce_for_display(data)
+    sample = data if data.size < 4_000_000 else data[::2, ::2]  # a mean needs no more
+    return PaneView(
+        data=reduced,
+        levels=compute_levels(reduced if levels_mode == "robust" else data, mode=levels_mode),
+        signed=is_signed(data),
+        minimum=float(np.nanmin(data)),
+        maximum=float(np.nanmax(data)),
+        mean=float(np.nanmean(sample)),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Processed:
+    """A pipeline run plus what the convolution and pooled panes draw."""
+
+    result: PipelineResult
+    conv: PaneView
+    pooled: PaneView  # the activated map when pooling is off
+    seconds: float
+
+
+def process_for_display(
+    image: np.ndarray, kernel: Kernel, settings: PipelineSettings, levels_mode: str = "auto"
+) -> Processed:
+    """Run the layer and prepare both output panes; meant for a worker thread."""
+    start = time.perf_counter()
+    result = run_pipeline(image, kernel, settings)
+    second = result.pooled if result.pooled is not None else result.activated
+    conv = make_view(result.conv, levels_mode)
+    pooled = make_view(second, levels_mode)
+    return Processed(result, conv, pooled, time.perf_counter() - start)
+
+
+MAX_WORKING_PIXELS = 40_000_000
+
+
+def fit_working_size(
+    image: np.ndarray, max_pixels: int = MAX_WORKING_PIXELS
+) -> tuple[np.ndarray, str]:
+    """Downscale an image too large to explore interactively; the note says so ("" if not)."""
+    h, w = image.shape[:2]
+    if h * w <= max_pixels:
+        return image, ""
+    factor = np.sqrt(max_pixels / (h * w))
+    size = (max(1, int(w * factor)), max(1, int(h * factor)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    note = (
+        f"This {w}x{h} image ({h * w / 1e6:.0f} megapixels) was downscaled to "
+        f"{size[0]}x{size[1]} to stay responsive; use the batch command for full resolution."
+    )
+    return np.ascontiguousarray(small, dtype=np.float32), note

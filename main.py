@@ -1,0 +1,160 @@
+"""ConvScope entry point: the window by default, ``apply`` for batch work.
+
+    convscope [IMAGE] [--kernel PRESET|FILE.json] [--screenshot PATH]
+    convscope apply INPUT... --kernel PRESET|FILE.json --out DIR [options]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _padding(text: str) -> str | int:
+    if text in ("same", "valid", "full"):
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not 'same', 'valid', 'full' or a number of pixels"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("padding must be >= 0")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 1")
+    return value
+
+
+def _pool(text: str) -> tuple[str, int]:
+    if text == "none":
+        return "none", 2
+    mode, _, size = text.partition(":")
+    if mode not in ("max", "avg", "min") or not size:
+        raise argparse.ArgumentTypeError(f"{text!r}: use none, max:N, avg:N or min:N")
+    return mode, _positive(size)
+
+
+def batch_parser() -> argparse.ArgumentParser:
+    from core.ops import ACTIVATIONS, BORDERS
+
+    parser = argparse.ArgumentParser(
+        prog="convscope apply",
+        description="Convolve (and pool) image files with one kernel and write the results. "
+        "Writes DIR/<stem>_conv.<ext> (the convolution, before the activation) and "
+        "DIR/<stem>_pooled.<ext> (the pooled activation; <stem>_activated with --pool none).",
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    parser.add_argument("--kernel", required=True, help="a preset name or a kernel JSON file")
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    parser.add_argument("--format", choices=("png", "tiff", "npy"), default="png",
+                        help="png: as displayed (colormap); tiff/npy: raw float32 values")
+    parser.add_argument("--padding", type=_padding, default="same", help="same|valid|full|N")
+    parser.add_argument("--border", choices=BORDERS, default="zero")
+    parser.add_argument("--stride", type=_positive, default=1)
+    parser.add_argument("--dilation", type=_positive, default=1)
+    parser.add_argument("--activation", choices=ACTIVATIONS, default="relu")
+    parser.add_argument("--pool", type=_pool, default=("max", 2), help="none|max:N|avg:N|min:N")
+    parser.add_argument("--color", choices=("gray", "rgb"), default="gray",
+                        help="gray: one grayscale map; rgb: filter R, G and B separately")
+    return parser
+
+
+def run_batch(argv: Sequence[str]) -> int:
+    parser = batch_parser()
+    args = parser.parse_args(argv)  # exits with status 2 on a usage error
+
+    from core.batch import BatchError, expand_inputs, process_file
+    from core.kernels import KernelError, resolve_kernel
+    from core.pipeline import PipelineSettings
+
+    try:
+        kernel = resolve_kernel(args.kernel)
+    except KernelError as exc:
+        print(f"convscope: unusable kernel: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    pool_mode, pool_size = args.pool
+    settings = PipelineSettings(
+        padding=args.padding,
+        border=args.border,
+        stride=args.stride,
+        dilation=args.dilation,
+        activation=args.activation,
+        pool_mode=pool_mode,
+        pool_size=pool_size,
+        color="per-channel" if args.color == "rgb" else "gray",
+    )
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"convscope: cannot create output folder {args.out}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+
+    items = list(expand_inputs(args.inputs))
+    show_progress = len(items) > 5
+    failures = 0
+    used_stems: set[str] = set()
+    for n, item in enumerate(items, 1):
+        if show_progress:
+            print(f"[{n}/{len(items)}] {item.path}", file=sys.stderr)
+        if item.problem:
+            print(f"convscope: {item.path}: {item.problem}", file=sys.stderr)
+            failures += 1
+            continue
+        stem, k = item.path.stem, 2
+        while stem in used_stems:  # two inputs named alike must not overwrite each other
+            stem, k = f"{item.path.stem}-{k}", k + 1
+        used_stems.add(stem)
+        try:
+            process_file(item.path, kernel, settings, args.out, args.format, stem)
+        except BatchError as exc:
+            print(f"convscope: {exc}", file=sys.stderr)
+            failures += 1
+    if show_progress:
+        print(f"done: {len(items) - failures} of {len(items)} inputs written to {args.out}",
+              file=sys.stderr)
+    return EXIT_SOME_FAILED if failures else EXIT_OK
+
+
+def gui_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="convscope",
+        description="See what a convolutional neural network sees. "
+        "Run 'convscope apply --help' for the batch command.",
+    )
+    parser.add_argument("image", nargs="?", type=Path, help="image to open (default: a sample)")
+    parser.add_argument("--image", dest="image_opt", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--kernel", help="a preset name or a kernel JSON file to start with")
+    parser.add_argument("--screenshot", type=Path, metavar="PATH",
+                        help="render the window offscreen at 1600x1000 to PATH (PNG) and exit")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv[:1] == ["apply"]:
+            return run_batch(argv[1:])
+        args = gui_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    args.image = args.image_opt or args.image
+    from ui.app import run_app
+
+    return run_app(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

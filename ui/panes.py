@@ -1,0 +1,168 @@
+"""Image panes: a titled, aspect-locked pyqtgraph view with histogram, hover marker and stats.
+
+Every pane draws in *input-pixel coordinates*: an output map is placed with
+``ImageItem.setRect`` (offset by the padding, scaled by the strides), so linked panes show
+each feature over the input pixels it came from.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QPen
+from PySide6.QtWidgets import QGraphicsRectItem
+
+from core.display import colormap_lut
+
+# Few stops: the gradient editor draws a tick per stop, 256 would be a picket fence.
+_GRADIENT_STOPS = 17
+
+
+def make_colormap(name: str) -> pg.ColorMap:
+    lut = colormap_lut(name)
+    idx = np.linspace(0, len(lut) - 1, _GRADIENT_STOPS).round().astype(int)
+    return pg.ColorMap(np.linspace(0.0, 1.0, _GRADIENT_STOPS), lut[idx], name=name)
+
+
+def _outline(color: str, width: float = 2.0, style=Qt.PenStyle.SolidLine) -> QGraphicsRectItem:
+    item = QGraphicsRectItem()
+    pen = QPen(QColor(color))
+    pen.setCosmetic(True)  # the same thickness at every zoom
+    pen.setWidthF(width)
+    pen.setStyle(style)
+    item.setPen(pen)
+    item.setZValue(10)
+    item.hide()
+    return item
+
+
+class ImagePane(pg.GraphicsLayoutWidget):
+    """One image in the data flow: title, view, optional histogram/levels, stats line.
+
+    Signals
+    -------
+    hovered(object)
+        ``QPointF`` in input-pixel coordinates under the mouse, or None when it leaves.
+    levels_edited()
+        The person dragged this pane's histogram levels.
+    """
+
+    hovered = Signal(object)
+    levels_edited = Signal()
+
+    def __init__(self, title: str, *, histogram: bool = True, parent=None) -> None:
+        super().__init__(parent=parent)
+        self.setBackground("#1e1f22")
+        self.ci.layout.setContentsMargins(2, 2, 2, 2)
+        self.ci.layout.setSpacing(2)
+        self.title = self.addLabel(title, row=0, col=0, colspan=2, size="10pt", color="#e8e8e8")
+        self.view: pg.ViewBox = self.addViewBox(row=1, col=0, lockAspect=True, invertY=True)
+        self.view.setMenuEnabled(True)
+        self.view.setDefaultPadding(0.02)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.view.addItem(self.image)
+        self.marker = _outline("#ffd43b", 1.5)
+        self.field = _outline("#00e5ff", 2.0, Qt.PenStyle.DashLine)
+        self.view.addItem(self.marker)
+        self.view.addItem(self.field)
+        self.histogram: pg.HistogramLUTItem | None = None
+        if histogram:
+            self.histogram = pg.HistogramLUTItem(self.image, fillHistogram=True)
+            self.histogram.setMaximumWidth(110)
+            self.histogram.gradient.showTicks(False)
+            self.addItem(self.histogram, row=1, col=1)
+            self.histogram.sigLevelChangeFinished.connect(self._on_levels_dragged)
+        self.stats = self.addLabel("", row=2, col=0, colspan=2, size="9pt", color="#b8b8b8")
+        self.readout = ""
+        self._stats_text = ""
+        self._setting_levels = False
+        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+    # -- content ---------------------------------------------------------------------------
+    def set_title(self, text: str) -> None:
+        self.title.setText(text)
+
+    def add_menu_action(self, text: str, slot, tooltip: str = "") -> QAction:
+        """An entry in this pane's right-click menu (e.g. the save actions)."""
+        action = QAction(text, self)
+        action.setToolTip(tooltip)
+        action.triggered.connect(slot)
+        self.view.menu.addSeparator() if not getattr(self, "_menu_sep", False) else None
+        self._menu_sep = True
+        self.view.menu.addAction(action)
+        return action
+
+    def set_colormap(self, name: str) -> None:
+        cmap = make_colormap(name)
+        if self.histogram is not None:
+            self.histogram.gradient.setColorMap(cmap)
+        else:
+            self.image.setLookupTable(cmap.getLookupTable(nPts=256))
+
+    def set_data(
+        self,
+        data: np.ndarray | None,
+        rect: tuple[float, float, float, float] | None = None,
+        levels: tuple[float, float] | None = None,
+    ) -> None:
+        """Show ``data`` (already reduced for display) covering ``rect`` in input coordinates."""
+        if data is None:
+            self.image.clear()
+            self.stats.setText("")
+            return
+        self._setting_levels = True
+        try:
+            self.image.setImage(data, levels=levels, autoLevels=False)
+            if self.histogram is not None and levels is not None:
+                self.histogram.setLevels(*levels)
+        finally:
+            self._setting_levels = False
+        if rect is not None:
+            self.image.setRect(QRectF(*rect))
+
+    def levels(self) -> tuple[float, float]:
+        lo, hi = self.image.getLevels() if self.image.getLevels() is not None else (0.0, 1.0)
+        return float(np.min(lo)), float(np.max(hi))
+
+    def set_stats(self, text: str) -> None:
+        self._stats_text = text
+        self._refresh_stats()
+
+    def set_readout(self, text: str) -> None:
+        self.readout = text
+        self._refresh_stats()
+
+    def _refresh_stats(self) -> None:
+        parts = [p for p in (self._stats_text, self.readout) if p]
+        self.stats.setText("   |   ".join(parts))
+
+    # -- overlays --------------------------------------------------------------------------
+    def show_marker(self, rect: tuple[float, float, float, float] | None) -> None:
+        if rect is None:
+            self.marker.hide()
+        else:
+            self.marker.setRect(QRectF(*rect))
+            self.marker.show()
+
+    def show_field(self, rect: tuple[float, float, float, float] | None) -> None:
+        if rect is None:
+            self.field.hide()
+        else:
+            self.field.setRect(QRectF(*rect))
+            self.field.show()
+
+    # -- slots -----------------------------------------------------------------------------
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        if self.view.sceneBoundingRect().contains(scene_pos):
+            self.hovered.emit(self.view.mapSceneToView(scene_pos))
+        else:
+            self.hovered.emit(None)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self.hovered.emit(None)
+        super().leaveEvent(event)
+
+    def _on_levels_dragged(self) -> None:
+        if not self._setting_levels:
+            self.levels_edited.emit()
