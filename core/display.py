@@ -133,18 +133,18 @@ def is_signed(data: np.ndarray) -> bool:
     return bool(np.any(np.asarray(data) < 0))
 
 
-def _finite_min_max(values: np.ndarray) -> tuple[float, float] | None:
-    """Return (min, max) of the finite values, or None if there are none."""
+def _finite_min_max(values: np.ndarray) -> tuple[float, float, bool] | None:
+    """Return (min, max) of the finite values and whether all values are finite; None if none."""
     if values.size == 0:
         return None
     low, high = float(np.min(values)), float(np.max(values))
-    if not (math.isfinite(low) and math.isfinite(high)):
-        # Only pay for the mask when there is NaN/inf to skip.
-        values = values[np.isfinite(values)]
-        if values.size == 0:
-            return None
-        low, high = float(np.min(values)), float(np.max(values))
-    return low, high
+    if math.isfinite(low) and math.isfinite(high):
+        return low, high, True
+    # Only pay for the mask when there is NaN/inf to skip.
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return None
+    return float(np.min(values)), float(np.max(values)), False
 
 
 def _subsample(values: np.ndarray) -> np.ndarray:
@@ -203,18 +203,21 @@ def compute_levels(
     extent = _finite_min_max(values)
     if extent is None:
         return 0.0, 1.0
-    low, high = extent
+    low, high, all_finite = extent
     if signed is None:
-        signed = is_signed(values)
+        signed = low < 0 or (not all_finite and is_signed(values))  # -inf also counts
 
     if signed:
         magnitude = max(abs(low), abs(high))
         if mode == "robust":
             sample = _subsample(values)
             sample = np.abs(sample[np.isfinite(sample)])
-            robust = float(np.percentile(sample, 100.0 - percentile))
-            if robust > 0.0:  # mostly zeros: fall back to the full extent
-                magnitude = robust
+            # An empty sample (the grid missed the few finite values) or a zero percentile
+            # (mostly zeros) keeps the full extent.
+            if sample.size:
+                robust = float(np.percentile(sample, 100.0 - percentile))
+                if robust > 0.0:
+                    magnitude = robust
         if magnitude == 0.0:
             return -1.0, 1.0
         return -magnitude, magnitude
@@ -272,9 +275,16 @@ def apply_colormap(data: np.ndarray, lut: np.ndarray, levels: tuple[float, float
         return _scaled(array, levels, 255.0, 255.0).astype(np.uint8)
     if array.ndim != 2:
         raise ValueError(f"expected (H, W) or (H, W, 3) data, got shape {array.shape}")
-    table = np.asarray(lut, dtype=np.uint8)
-    if table.ndim != 2 or table.shape[1] != 3 or not 0 < table.shape[0] <= _LUT_SIZE:
-        raise ValueError(f"expected an (N, 3) LUT with N <= 256, got shape {table.shape}")
+    table = np.asarray(lut)
+    if (
+        table.dtype != np.uint8
+        or table.ndim != 2
+        or table.shape[1] != 3
+        or not 0 < table.shape[0] <= _LUT_SIZE
+    ):
+        raise ValueError(
+            f"expected an (N, 3) uint8 LUT with N <= 256, got {table.dtype} {table.shape}"
+        )
     count = table.shape[0]
     index = _scaled(array, levels, float(count), float(count - 1)).astype(np.uint8)
     if count < _LUT_SIZE:  # cv2.LUT needs 256 entries; indices never reach the padding

@@ -214,6 +214,8 @@ def street_scene() -> np.ndarray:
         for wy in rows:
             for wx in cols:
                 x0, y0 = int(wx), int(wy)
+                if x0 + 24 > right - 36 and y0 + 30 > bottom - 48:
+                    continue  # the door is there
 
                 def frame(mask: np.ndarray, x0: int = x0, y0: int = y0) -> None:
                     cv2.rectangle(mask, (x0 * 4, y0 * 4), ((x0 + 24) * 4, (y0 + 30) * 4), 255, -1)
@@ -240,6 +242,7 @@ def street_scene() -> np.ndarray:
     # Trees: trunks, then foliage as clusters of noisy blobs lit from the upper right.
     def tree(cx: int, base: int, radius: int) -> None:
         centre_y = base - radius * 2.0
+
         def trunk(mask: np.ndarray) -> None:
             pts = [(cx - 6, base), (cx - 3, base - 2 * radius),
                    (cx + 3, base - 2 * radius), (cx + 6, base)]  # fmt: skip
@@ -303,7 +306,7 @@ def street_scene() -> np.ndarray:
     canvas = cv2.GaussianBlur(canvas, (0, 0), 0.6)
     vignette = 1.0 - 0.25 * (((xx - width / 2) / width) ** 2 + ((yy - height / 2) / height) ** 2)
     canvas *= vignette[..., None]
-    canvas += rng.normal(0, 0.008, canvas.shape).astype(np.float32)
+    canvas += rng.normal(0, 0.005, canvas.shape).astype(np.float32)
     return np.clip(canvas * 255 + 0.5, 0, 255).astype(np.uint8)
 
 

@@ -19,7 +19,7 @@ def run_app(args: argparse.Namespace) -> int:
     from PySide6.QtWidgets import QApplication
 
     from core.kernels import KernelError, resolve_kernel
-    from resources import DEFAULT_SAMPLE
+    from resources import DEFAULT_SAMPLE, SAMPLES
     from ui.main_window import MainWindow
 
     kernel = None
@@ -29,7 +29,7 @@ def run_app(args: argparse.Namespace) -> int:
         except KernelError as exc:
             print(f"convscope: unusable kernel: {exc}", file=sys.stderr)
             return 2
-    image = Path(args.image) if args.image else DEFAULT_SAMPLE
+    image = Path(args.image) if args.image else SAMPLES[DEFAULT_SAMPLE]
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName("ConvScope")

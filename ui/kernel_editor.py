@@ -18,7 +18,6 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
-    QPoint,
     QRect,
     Qt,
     Signal,
@@ -81,7 +80,7 @@ WEIGHT_LIMIT = 1e6
 """Largest magnitude accepted for a typed weight; anything bigger is almost surely a typo."""
 
 MIN_CELL = 24
-MAX_CELL = 72
+MAX_CELL = 120
 
 _MERGE_ID = 0x4B45  # any constant: commands with a merge key share it, others return -1
 
@@ -97,7 +96,9 @@ _STOPS = np.array(
     dtype=np.float64,
 )
 
-_PRESET_LESSONS = {name: preset(name).lesson for name in PRESET_NAMES}
+_CUSTOM_LABEL = "custom kernel"
+_PRESET_KERNELS = {name: preset(name) for name in PRESET_NAMES}
+_PRESET_LESSONS = {name: kernel.lesson for name, kernel in _PRESET_KERNELS.items()}
 
 _STEP_HELP = (
     f"Scroll over a cell: \u00b1{WHEEL_STEP:g} per notch (Shift \u00b1{WHEEL_STEP * 10:g}, "
@@ -179,7 +180,7 @@ def weight_colors(value: float, max_abs: float) -> tuple[QColor, QColor]:
     low = min(int(position), len(_STOPS) - 2)
     frac = position - low
     rgb = _STOPS[low] * (1.0 - frac) + _STOPS[low + 1] * frac
-    background = QColor(*(int(round(c)) for c in rgb))
+    background = QColor(*(round(c) for c in rgb))
     luminance = (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / 255.0
     if value == 0:
         text = QColor(150, 150, 150)  # zeros recede so the pattern of non-zeros stands out
@@ -217,8 +218,7 @@ def _as_fraction(value: float) -> str | None:
 
 def _identify(kernel: Kernel) -> Kernel:
     """Name a kernel after the preset it equals (with its lesson), or 'custom' if it left one."""
-    for name in PRESET_NAMES:
-        candidate = preset(name)
+    for name, candidate in _PRESET_KERNELS.items():
         if (
             candidate.shape == kernel.shape
             and np.array_equal(candidate.weights, kernel.weights)
@@ -283,6 +283,10 @@ class _WeightsModel(QAbstractTableModel):
         self._kernel = kernel
         self._max_abs = float(np.abs(kernel.weights).max())
 
+    @property
+    def kernel(self) -> Kernel:
+        return self._kernel
+
     def set_kernel(self, kernel: Kernel) -> None:
         if kernel.shape != self._kernel.shape:
             self.beginResetModel()
@@ -341,6 +345,39 @@ class _WeightsModel(QAbstractTableModel):
 class _CellDelegate(QStyledItemDelegate):
     """Paints a coloured square with the value fitted to it; edits with a centred line edit."""
 
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._font_kernel: Kernel | None = None
+        self._font_geometry: tuple[int, str] | None = None
+        self._font = QFont()
+
+    def _cell_font(
+        self, base: QFont, index: QModelIndex | QPersistentModelIndex, width: int
+    ) -> QFont:
+        """One font size for the whole grid: the largest at which every value fits its cell."""
+        model = index.model()
+        kernel = model.kernel if isinstance(model, _WeightsModel) else None
+        geometry = (width, base.key())
+        if self._font_kernel is kernel and self._font_geometry == geometry:
+            return self._font
+        font = QFont(base)
+        size = int(max(8, min(34, width * 0.3)))
+        if kernel is not None:
+            shortest = {_format_candidates(float(v))[-1] for v in np.unique(kernel.weights)}
+            font.setPixelSize(size)
+            widest = max(QFontMetrics(font).horizontalAdvance(text) for text in shortest)
+            if widest > width - 4:  # text width scales about linearly with the pixel size
+                size = max(7, int(size * (width - 4) / widest))
+            while size > 7:
+                font.setPixelSize(size)
+                metrics = QFontMetrics(font)
+                if all(metrics.horizontalAdvance(text) <= width - 4 for text in shortest):
+                    break
+                size -= 1
+        font.setPixelSize(size)
+        self._font_kernel, self._font_geometry, self._font = kernel, geometry, font
+        return font
+
     def paint(
         self,
         painter: QPainter,
@@ -355,22 +392,13 @@ class _CellDelegate(QStyledItemDelegate):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.fillRect(rect, background)
 
-        side = min(rect.width(), rect.height())
-        font = QFont(option.font)
-        pixel_size = int(max(8, min(20, side * 0.34)))
-        chosen = _format_candidates(value)[-1]
-        while True:
-            font.setPixelSize(pixel_size)
-            metrics = QFontMetrics(font)
-            fitting = [
-                text
-                for text in _format_candidates(value)
-                if metrics.horizontalAdvance(text) <= rect.width() - 4
-            ]
-            if fitting or pixel_size <= 7:
-                chosen = fitting[0] if fitting else chosen
-                break
-            pixel_size -= 1
+        font = self._cell_font(option.font, index, rect.width())
+        metrics = QFontMetrics(font)
+        candidates = _format_candidates(value)
+        chosen = next(
+            (text for text in candidates if metrics.horizontalAdvance(text) <= rect.width() - 4),
+            candidates[-1],
+        )
         painter.setFont(font)
         painter.setPen(foreground)
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, chosen)
@@ -408,7 +436,7 @@ class _WeightsView(QTableView):
 
     wheel_nudged = Signal(int, int, float)  # row, column, change in weight
     drag_started = Signal(int, int)
-    drag_moved = Signal(int)  # number of steps (positive = up) since the drag started
+    drag_moved = Signal(float)  # change in weight since the drag started (up = positive)
     drag_finished = Signal()
     clear_requested = Signal(int, int)
 
@@ -436,9 +464,6 @@ class _WeightsView(QTableView):
         self._press_y = 0
         self._dragging = False
         self._drag_origin_y = 0
-
-    def cell_at(self, pos: QPoint) -> QModelIndex:
-        return self.indexAt(pos)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         index = self.indexAt(event.position().toPoint())
@@ -477,7 +502,8 @@ class _WeightsView(QTableView):
             self.viewport().setCursor(Qt.CursorShape.SizeVerCursor)
             self.drag_started.emit(self._press_index.row(), self._press_index.column())
         # Up is positive; ignore the horizontal position so the drag stays on its cell.
-        self.drag_moved.emit(round((self._drag_origin_y - y) / DRAG_PIXELS_PER_STEP))
+        steps = round((self._drag_origin_y - y) / DRAG_PIXELS_PER_STEP)
+        self.drag_moved.emit(steps * _step_for(event.modifiers()))
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         was_dragging = self._dragging
@@ -637,9 +663,7 @@ class KernelEditor(QWidget):
         self.undo_action: QAction = self.undo_stack.createUndoAction(self, "&Undo")
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
         self.redo_action: QAction = self.undo_stack.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcuts(
-            [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")]
-        )
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.addAction(self.undo_action)
         self.addAction(self.redo_action)
 
@@ -724,14 +748,17 @@ class KernelEditor(QWidget):
         self._grid_area = _GridArea(self._view, self)
 
         self.preset_combo = QComboBox()
-        self.preset_combo.setPlaceholderText("custom")
+        # Item 0 stands for "not a preset"; it is shown, never chosen from the list.
+        self.preset_combo.addItem(_CUSTOM_LABEL)
+        custom_item = self.preset_combo.model().item(0)
+        custom_item.setFlags(custom_item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
         self.preset_combo.setToolTip("Load a classic kernel; hover an entry to see what it does.")
         for name in PRESET_NAMES:
             self.preset_combo.addItem(name)
             self.preset_combo.setItemData(
                 self.preset_combo.count() - 1, _PRESET_LESSONS[name], Qt.ItemDataRole.ToolTipRole
             )
-        self.preset_combo.setMaxVisibleItems(len(PRESET_NAMES))
+        self.preset_combo.setMaxVisibleItems(len(PRESET_NAMES) + 1)
         self.preset_combo.activated.connect(self._on_preset_activated)
 
         size_tip = (
@@ -797,7 +824,9 @@ class KernelEditor(QWidget):
             "Set every weight to 0 (scale 1, bias 0): a blank kernel that outputs nothing.",
             self._on_clear_clicked,
         )
-        self.undo_button = self._tool("Undo", "Undo the last change (Ctrl+Z).", self.undo_stack.undo)
+        self.undo_button = self._tool(
+            "Undo", "Undo the last change (Ctrl+Z).", self.undo_stack.undo
+        )
         self.redo_button = self._tool(
             "Redo", "Redo the change you undid (Ctrl+Shift+Z).", self.undo_stack.redo
         )
@@ -963,8 +992,8 @@ class KernelEditor(QWidget):
         for widget in widgets:
             widget.blockSignals(True)
         try:
-            index = self.preset_combo.findText(kernel.name) if kernel.name in PRESET_NAMES else -1
-            self.preset_combo.setCurrentIndex(index)
+            index = self.preset_combo.findText(kernel.name) if kernel.name in PRESET_NAMES else 0
+            self.preset_combo.setCurrentIndex(max(0, index))
             self.rows_spin.setValue(kernel.shape[0])
             self.cols_spin.setValue(kernel.shape[1])
             self.scale_spin.setValue(kernel.scale)
@@ -1014,14 +1043,13 @@ class KernelEditor(QWidget):
         self._break_merge()
         self._drag = (row, col, float(self._kernel.weights[row, col]), self._merge_serial)
 
-    def _on_drag_moved(self, steps: int) -> None:
+    def _on_drag_moved(self, change: float) -> None:
         if self._drag is None:
             return
         row, col, start, serial = self._drag
         if row >= self._kernel.shape[0] or col >= self._kernel.shape[1]:
             return
-        step = _step_for(QApplication.keyboardModifiers())
-        value = round(start + steps * step, 10)
+        value = round(start + change, 10)
         if value == self._kernel.weights[row, col]:
             return
         self._set_weight(row, col, value, f"Drag w[{row}, {col}]", ("drag", row, col, serial))
@@ -1048,7 +1076,9 @@ class KernelEditor(QWidget):
             return
         weights = resize_centred(self._kernel.weights, rows, cols)
         self._change(
-            self._kernel.with_weights(weights), f"Resize to {rows}x{cols}", self._windowed_key("size")
+            self._kernel.with_weights(weights),
+            f"Resize to {rows}x{cols}",
+            self._windowed_key("size"),
         )
 
     def _on_scale_value_changed(self, value: float) -> None:
@@ -1084,7 +1114,7 @@ class KernelEditor(QWidget):
     def _on_randomize_clicked(self) -> None:
         rows, cols = self._kernel.shape
         std = math.sqrt(2.0 / (rows * cols))
-        weights = np.round(self._rng.normal(0.0, std, size=(rows, cols)), 3)
+        weights = np.round(self._rng.normal(0.0, std, size=(rows, cols)), 2)
         self._change(Kernel(weights, name="custom"), "Randomize")
         self.message.emit(
             f"Random weights with std {std:.3g} (He init for fan-in {rows * cols}): "

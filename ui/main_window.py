@@ -111,8 +111,7 @@ class MainWindow(QMainWindow):
         self.conv_pane = ImagePane("Convolution")
         self.pooled_pane = ImagePane("Pooled")
         self.panes = (self.input_pane, self.conv_pane, self.pooled_pane)
-        self.editor = KernelEditor()
-        self.editor.interactive = interactive
+        self.editor = KernelEditor(interactive=interactive)
         self.controls = ControlPanel()
         self.inspector = Inspector()
         self._link_panes()
@@ -255,9 +254,9 @@ class MainWindow(QMainWindow):
         self._action(save_menu, "Pooled as displayed...",
                      lambda: self.save_pane_png(self.pooled_pane))
         file_menu.addSeparator()
-        self._action(file_menu, "Load &kernel...", self.editor.load_dialog, None,
+        self._action(file_menu, "Load &kernel...", self.load_kernel_dialog, None,
                      "Load kernel weights from a JSON file.")
-        self._action(file_menu, "Save k&ernel...", self.editor.save_dialog, None,
+        self._action(file_menu, "Save k&ernel...", self.save_kernel_dialog, None,
                      "Save the kernel's weights to a JSON file.")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -550,6 +549,21 @@ class MainWindow(QMainWindow):
                 return False
         return self._save(lambda: save_png(path, self.displayed_rgb(pane, data)), path)
 
+    def load_kernel_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Load kernel", self._last_folder(), "Kernel JSON (*.json)"
+        )
+        if path and self.editor.load_file(path):
+            self._remember_folder(Path(path).parent)
+
+    def save_kernel_dialog(self) -> None:
+        name = f"{self.editor.kernel().name}.json"
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save kernel", str(Path(self._last_folder()) / name), "Kernel JSON (*.json)"
+        )
+        if path and self.editor.save_file(path):
+            self._remember_folder(Path(path).parent)
+
     def export_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export all into folder", self._last_folder())
         if folder:
@@ -699,7 +713,7 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def open_default(self) -> None:
-        self.open_path(DEFAULT_SAMPLE)
+        self.open_path(SAMPLES[DEFAULT_SAMPLE])
 
 
 def _fmt(value) -> str:

@@ -97,6 +97,7 @@ class ImagePane(pg.GraphicsLayoutWidget):
         cmap = make_colormap(name)
         if self.histogram is not None:
             self.histogram.gradient.setColorMap(cmap)
+            self.histogram.gradient.showTicks(False)  # setColorMap adds them back
         else:
             self.image.setLookupTable(cmap.getLookupTable(nPts=256))
 

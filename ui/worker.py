@@ -92,10 +92,6 @@ class LatestWinsWorker(QObject):
             self._cond.notify()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
-        try:
-            self._done.disconnect(self._on_done)
-        except (RuntimeError, TypeError):
-            pass  # already disconnected
 
     def _loop(self) -> None:
         while True:
@@ -121,6 +117,8 @@ class LatestWinsWorker(QObject):
 
     @Slot(object, object, str)
     def _on_done(self, job: Job, result: Any, error: str) -> None:
+        if self._stopping:  # queued before stop(): nobody wants it any more
+            return
         if job.id == self._latest_id:  # a newer request exists: this result is stale
             if error:
                 self.failed.emit(job, error)
