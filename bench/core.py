@@ -16,6 +16,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -24,7 +25,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make `core` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.ops import convolve, pool  # noqa: E402
+from core.ops import convolve, pool
 
 SIZES = ((640, 480), (1280, 720), (1920, 1080))
 TARGET_RATIO = 1.25
@@ -105,17 +106,17 @@ def run(repeats: int, naive_repeats: int) -> list[tuple[str, str, float, float, 
             kernel = rng.normal(size=(size, size)).astype(np.float32)
             check_same_result(convolve(frame, kernel), floor_convolve(frame, kernel), label)
             engine_s, floor_s = interleaved_medians(
-                lambda k=kernel: convolve(frame, k, padding="same", border="zero"),
-                lambda k=kernel: floor_convolve(frame, k),
+                partial(convolve, frame, kernel, padding="same", border="zero"),
+                partial(floor_convolve, frame, kernel),
                 repeats,
             )
-            naive_s = median_time(lambda k=kernel: naive_convolve(frame, k), naive_repeats)
+            naive_s = median_time(partial(naive_convolve, frame, kernel), naive_repeats)
             rows.append((label, f"convolve {size}x{size}", engine_s, floor_s, naive_s))
         check_same_result(pool(frame, size=2, mode="max"), floor_pool(frame), label)
         engine_s, floor_s = interleaved_medians(
-            lambda: pool(frame, size=2, mode="max"), lambda: floor_pool(frame), repeats
+            partial(pool, frame, size=2, mode="max"), partial(floor_pool, frame), repeats
         )
-        naive_s = median_time(lambda: naive_pool(frame), naive_repeats)
+        naive_s = median_time(partial(naive_pool, frame), naive_repeats)
         rows.append((label, "pool 2x2 max", engine_s, floor_s, naive_s))
     return rows
 

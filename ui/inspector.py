@@ -44,13 +44,12 @@ def explanation_html(exp: PixelExplanation) -> str:
         )
     else:
         body = f"{kh}x{kw} kernel: the {kh * kw} products are too many to list.<br>"
-    if output.size == 1:
-        sum_text = f"sum of {exp.products.size} products = {float(exp.products.sum()):.4g}"
-    else:
-        sums = exp.products.sum(axis=(0, 1))
-        sum_text = "sums per channel = " + ", ".join(f"{v:.4g}" for v in sums)
     bias = f" + bias {exp.bias:.4g}" if exp.bias else ""
-    return f"{head}{body}{sum_text}{bias} = <b>{out_text}</b>"
+    if output.size == 1:
+        sum_text = f"sum of {exp.products.size} products{bias} = <b>{out_text}</b>"
+    else:
+        sum_text = f"one sum per channel{bias} = <b>{out_text}</b>"
+    return f"{head}{body}{sum_text}"
 
 
 class Inspector(QWidget):

@@ -203,6 +203,8 @@ class MainWindow(QMainWindow):
         inspector_dock.setWidget(self.inspector)
         inspector_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, inspector_dock)
+        self.resizeDocks([controls_dock, inspector_dock], [430, 400], Qt.Orientation.Vertical)
+        self.resizeDocks([controls_dock], [330], Qt.Orientation.Horizontal)
 
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
@@ -371,7 +373,8 @@ class MainWindow(QMainWindow):
         self._show_view(self.conv_pane, processed.conv, geom.conv.rect)
         self._show_view(self.pooled_pane, processed.pooled, second_geom.rect)
         self.timing.setText(f"computed in {processed.seconds * 1000:.0f} ms")
-        self.banner.hide() if self.banner.property("kind") == "error" else None
+        if self.banner.property("kind") == "error":  # the error it reported is resolved
+            self.banner.hide()
         self.result_shown.emit(processed)
         self._emit_idle_if_done()
 

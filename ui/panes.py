@@ -75,6 +75,7 @@ class ImagePane(pg.GraphicsLayoutWidget):
             self.histogram.sigLevelChangeFinished.connect(self._on_levels_dragged)
         self.stats = self.addLabel("", row=2, col=0, colspan=2, size="9pt", color="#b8b8b8")
         self.readout = ""
+        self._menu_actions: list[QAction] = []
         self._stats_text = ""
         self._setting_levels = False
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
@@ -85,12 +86,13 @@ class ImagePane(pg.GraphicsLayoutWidget):
 
     def add_menu_action(self, text: str, slot, tooltip: str = "") -> QAction:
         """An entry in this pane's right-click menu (e.g. the save actions)."""
+        if not self._menu_actions:
+            self.view.menu.addSeparator()
         action = QAction(text, self)
         action.setToolTip(tooltip)
         action.triggered.connect(slot)
-        self.view.menu.addSeparator() if not getattr(self, "_menu_sep", False) else None
-        self._menu_sep = True
         self.view.menu.addAction(action)
+        self._menu_actions.append(action)
         return action
 
     def set_colormap(self, name: str) -> None:

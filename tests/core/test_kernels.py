@@ -24,9 +24,20 @@ from core.kernels import (
 
 BLURS = ("box-blur-3", "box-blur-5", "gaussian-3", "gaussian-5", "gaussian-7")
 EDGE_DETECTORS = (
-    "horizontal-lines", "vertical-lines", "sobel-x", "sobel-y", "prewitt-x", "prewitt-y",
-    "scharr-x", "scharr-y", "laplacian", "laplacian-8", "outline", "diagonal-45",
-    "diagonal-135", "log-5",
+    "horizontal-lines",
+    "vertical-lines",
+    "sobel-x",
+    "sobel-y",
+    "prewitt-x",
+    "prewitt-y",
+    "scharr-x",
+    "scharr-y",
+    "laplacian",
+    "laplacian-8",
+    "outline",
+    "diagonal-45",
+    "diagonal-135",
+    "log-5",
 )
 
 
@@ -129,8 +140,14 @@ def test_equality():
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("scale", "2"), ("scale", True), ("bias", None), ("bias", float("nan")),
-                         ("scale", float("inf"))],
+    ("field", "value"),
+    [
+        ("scale", "2"),
+        ("scale", True),
+        ("bias", None),
+        ("bias", float("nan")),
+        ("scale", float("inf")),
+    ],
 )
 def test_bad_scale_or_bias(field, value):
     with pytest.raises(KernelError, match=field):
@@ -234,8 +251,9 @@ def test_optional_fields_default(tmp_path):
 
 def test_scale_and_bias_from_file(tmp_path):
     path = tmp_path / "blur.json"
-    path.write_text('{"name": "b", "weights": [[1, 2, 1], [2, 4, 2], [1, 2, 1]], '
-                    '"scale": 0.0625, "bias": -1}')
+    path.write_text(
+        '{"name": "b", "weights": [[1, 2, 1], [2, 4, 2], [1, 2, 1]], "scale": 0.0625, "bias": -1}'
+    )
     kernel = load_kernel(path)
     assert kernel.sum == pytest.approx(1.0)
     assert kernel.bias == -1.0

@@ -74,7 +74,10 @@ def ref_convolve(image, kernel, *, stride=1, dilation=1, padding="same", border=
         )
     elif image.ndim == 3:
         out = np.stack(
-            [signal.correlate2d(padded[:, :, c], kernel, mode="valid") for c in range(image.shape[2])],
+            [
+                signal.correlate2d(padded[:, :, c], kernel, mode="valid")
+                for c in range(image.shape[2])
+            ],
             axis=-1,
         )
     else:
@@ -217,8 +220,13 @@ def test_every_padding_border_stride_dilation(padding, border, stride, dilation)
             kernel = rng.normal(size=kernel_shape).astype(np.float32)
             for flip in (False, True):
                 check_against_reference(
-                    image, kernel, stride=stride, dilation=dilation, padding=padding,
-                    border=border, flip=flip,
+                    image,
+                    kernel,
+                    stride=stride,
+                    dilation=dilation,
+                    padding=padding,
+                    border=border,
+                    flip=flip,
                 )
 
 
@@ -234,34 +242,56 @@ def test_shapes_including_kernels_bigger_than_image(image_shape, kernel_shape, p
 
 
 @pytest.mark.parametrize("channels", [1, 3, 5])
-@pytest.mark.parametrize(("padding", "stride", "dilation"), [
-    ("same", 1, 1), ("valid", 1, 1), ("same", 2, 1), ("full", 1, 2), (1, 3, 1), ("same", 1, 3),
-])
+@pytest.mark.parametrize(
+    ("padding", "stride", "dilation"),
+    [
+        ("same", 1, 1),
+        ("valid", 1, 1),
+        ("same", 2, 1),
+        ("full", 1, 2),
+        (1, 3, 1),
+        ("same", 1, 3),
+    ],
+)
 @pytest.mark.parametrize("border", BORDERS)
 def test_2d_kernel_filters_each_channel(channels, padding, stride, dilation, border):
     rng = np.random.default_rng(channels * 1000 + stride * 10 + dilation)
     image = rng.uniform(-1, 1, (12, 10, channels)).astype(np.float32)
     kernel = rng.normal(size=(3, 4)).astype(np.float32)
-    options = dict(padding=padding, stride=stride, dilation=dilation, border=border)
+    options = {"padding": padding, "stride": stride, "dilation": dilation, "border": border}
     out = convolve(image, kernel, **options)
     assert out.ndim == 3 and out.shape[2] == channels
     assert_close(out, ref_convolve(image, kernel, **options), image, kernel)
     for c in range(channels):  # and each channel is what that channel alone would give
-        np.testing.assert_allclose(out[:, :, c], convolve(image[:, :, c], kernel, **options),
-                                   rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            out[:, :, c], convolve(image[:, :, c], kernel, **options), rtol=1e-5, atol=1e-5
+        )
 
 
 @pytest.mark.parametrize("channels", [1, 3, 5])
-@pytest.mark.parametrize(("padding", "stride", "dilation", "flip"), [
-    ("same", 1, 1, False), ("valid", 1, 1, True), ("same", 2, 1, False), ("full", 1, 2, True),
-    (2, 3, 1, False), ("same", 2, 2, True),
-])
+@pytest.mark.parametrize(
+    ("padding", "stride", "dilation", "flip"),
+    [
+        ("same", 1, 1, False),
+        ("valid", 1, 1, True),
+        ("same", 2, 1, False),
+        ("full", 1, 2, True),
+        (2, 3, 1, False),
+        ("same", 2, 2, True),
+    ],
+)
 @pytest.mark.parametrize("border", BORDERS)
 def test_3d_kernel_is_summed_across_channels(channels, padding, stride, dilation, flip, border):
     rng = np.random.default_rng(channels * 77 + stride * 5 + dilation)
     image = rng.uniform(-1, 1, (11, 13, channels)).astype(np.float32)
     kernel = rng.normal(size=(3, 2, channels)).astype(np.float32)
-    options = dict(padding=padding, stride=stride, dilation=dilation, border=border, flip=flip)
+    options = {
+        "padding": padding,
+        "stride": stride,
+        "dilation": dilation,
+        "border": border,
+        "flip": flip,
+    }
     out = convolve(image, kernel, **options)
     assert out.ndim == 2
     assert_close(out, ref_convolve(image, kernel, **options), image, kernel)
@@ -290,8 +320,12 @@ def test_wrong_channel_count_for_3d_kernel():
 @pytest.mark.parametrize("size", [3, 4, 5, 7])
 def test_same_stride1_against_scipy_ndimage(size, border):
     """A second, independent reference: ndimage.correlate does its own borders (no np.pad)."""
-    ndimage_mode = {"zero": "constant", "reflect": "mirror", "replicate": "nearest",
-                    "wrap": "wrap"}[border]
+    ndimage_mode = {
+        "zero": "constant",
+        "reflect": "mirror",
+        "replicate": "nearest",
+        "wrap": "wrap",
+    }[border]
     rng = np.random.default_rng(size)
     image = rng.uniform(size=(17, 12)).astype(np.float64)
     kernel = rng.normal(size=(size, size))
@@ -389,8 +423,15 @@ def test_non_finite_kernel(bad):
 @pytest.mark.parametrize(
     "options",
     [
-        {"stride": 0}, {"stride": -1}, {"stride": 1.5}, {"stride": True}, {"dilation": 0},
-        {"padding": "wide"}, {"padding": -1}, {"padding": 1.0}, {"padding": True},
+        {"stride": 0},
+        {"stride": -1},
+        {"stride": 1.5},
+        {"stride": True},
+        {"dilation": 0},
+        {"padding": "wide"},
+        {"padding": -1},
+        {"padding": 1.0},
+        {"padding": True},
         {"border": "mirror"},
     ],
 )
@@ -509,9 +550,7 @@ def test_pool_window_bigger_than_input():
         pool(np.zeros((1, 5, 3)), size=2)
 
 
-@pytest.mark.parametrize(
-    "options", [{"size": 0}, {"stride": 0}, {"mode": "median"}, {"size": 2.0}]
-)
+@pytest.mark.parametrize("options", [{"size": 0}, {"stride": 0}, {"mode": "median"}, {"size": 2.0}])
 def test_pool_bad_options(options):
     with pytest.raises(ValueError):
         pool(np.zeros((6, 6)), **options)

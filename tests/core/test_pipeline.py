@@ -97,8 +97,9 @@ def test_flip_setting_flips_the_kernel():
     image = random_image((7, 8), seed=1)
     weights = np.array([[1, 2, 0], [0, 0, 0], [0, 0, -3]], dtype=np.float64)
     plain = run_pipeline(image, Kernel(weights), PipelineSettings(activation="none"))
-    flipped = run_pipeline(image, Kernel(weights[::-1, ::-1].copy()),
-                           PipelineSettings(activation="none", flip=True))
+    flipped = run_pipeline(
+        image, Kernel(weights[::-1, ::-1].copy()), PipelineSettings(activation="none", flip=True)
+    )
     np.testing.assert_allclose(plain.conv, flipped.conv, atol=1e-6)
 
 
@@ -200,8 +201,9 @@ def test_stride_2_doubles_the_step():
     assert g.conv.step == 2 and g.conv.shape == (9, 14)
 
 
-@pytest.mark.parametrize(("stride", "pool_size", "pool_stride"), [(1, 2, None), (2, 2, None),
-                                                                  (3, 2, 1), (2, 3, 2)])
+@pytest.mark.parametrize(
+    ("stride", "pool_size", "pool_stride"), [(1, 2, None), (2, 2, None), (3, 2, 1), (2, 3, 2)]
+)
 def test_pooled_step_is_product_of_strides(stride, pool_size, pool_stride):
     g = geometry(shape=(40, 40), stride=stride, pool_size=pool_size, pool_stride=pool_stride)
     assert g.pooled.step == stride * (pool_size if pool_stride is None else pool_stride)
@@ -307,7 +309,7 @@ def _brute_force_case(shape, kernel_shape, settings):
         assert result.conv.shape == g.conv.shape
         assert result.pooled.shape == g.pooled.shape
         # Lit means >= 1; big kernels go through OpenCV's DFT, whose zeros are ~1e-17.
-        lit = set(zip(*np.nonzero(result.conv > 0.5)))
+        lit = {tuple(index) for index in np.argwhere(result.conv > 0.5)}
         expected = set()
         for i, j in itertools.product(range(g.conv.shape[0]), range(g.conv.shape[1])):
             top, left, _, _ = field = g.conv.receptive_field(i, j)
@@ -316,7 +318,7 @@ def _brute_force_case(shape, kernel_shape, settings):
                 expected.add((i, j))
         assert lit == expected, (shape, kernel_shape, settings, (r, c))
 
-        pooled_lit = set(zip(*np.nonzero(result.pooled > 0.5)))
+        pooled_lit = {tuple(index) for index in np.argwhere(result.pooled > 0.5)}
         pooled_field = {
             (p, q)
             for p, q in itertools.product(range(g.pooled.shape[0]), range(g.pooled.shape[1]))
@@ -339,7 +341,9 @@ def test_receptive_fields_with_dilation(case):
     _brute_force_case(*case)
 
 
-@pytest.mark.parametrize("case", list(random_settings(60, seed=13, dilations=(1, 2, 3))), ids=case_id)
+@pytest.mark.parametrize(
+    "case", list(random_settings(60, seed=13, dilations=(1, 2, 3))), ids=case_id
+)
 def test_feature_sits_over_its_field_and_index_at_inverts(case):
     shape, kernel_shape, settings = case
     g = compute_geometry(shape, kernel_shape, settings)
@@ -362,7 +366,9 @@ def test_feature_sits_over_its_field_and_index_at_inverts(case):
         assert pane.index_at(x0 + width + 0.01, y0) is None
         assert pane.index_at(x0, y0 + height + 0.01) is None
         assert pane.index_at(x0 + width - 0.01, y0 + height - 0.01) == (
-            pane.shape[0] - 1, pane.shape[1] - 1)
+            pane.shape[0] - 1,
+            pane.shape[1] - 1,
+        )
 
 
 @pytest.mark.parametrize("case", list(random_settings(40, seed=14, dilations=(1, 2))), ids=case_id)
