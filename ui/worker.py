@@ -111,15 +111,19 @@ class LatestWinsWorker(QObject):
             with self._cond:
                 if self._stopping:
                     return
-                if self._pending is None:
-                    self._running = False
+            # Still busy until the GUI thread has received the newest result (_on_done): an
+            # "idle" worker whose result is still queued would let callers act on a stale one.
             self._done.emit(job, result, error)
 
     @Slot(object, object, str)
     def _on_done(self, job: Job, result: Any, error: str) -> None:
         if self._stopping:  # queued before stop(): nobody wants it any more
             return
-        if job.id == self._latest_id:  # a newer request exists: this result is stale
+        with self._cond:
+            newest = job.id == self._latest_id  # otherwise a newer request exists: stale
+            if newest:  # nothing was submitted since: all work is done
+                self._running = False
+        if newest:
             if error:
                 self.failed.emit(job, error)
             else:
