@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -143,6 +144,9 @@ def gui_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Our own messages name the file and the reason; OpenCV's decoder warnings only add noise.
+    # (Read by OpenCV when it is first imported, which happens below.)
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv[:1] == ["apply"]:
