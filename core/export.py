@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ def export_all(
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise SaveError(f"{folder}: no such folder")
+        raise SaveError(folder, "folder does not exist", errno=errno.ENOENT)
     jobs = [
         (f"{stem}_input.png", lambda p: save_png(p, _to_uint8(image))),
         (f"{stem}_kernel.json", lambda p: save_kernel(p, kernel)),

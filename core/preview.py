@@ -7,6 +7,7 @@ in input coordinates, while hover readouts still read the full-resolution array.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -49,13 +50,22 @@ def make_view(data: np.ndarray, levels_mode: str = "auto") -> PaneView:
     """Display copy, levels ('auto' or 'robust') and min/max/mean of a feature map."""
     reduced = reduce_for_display(data)
     sample = data if data.size < 4_000_000 else data[::2, ::2]  # a mean needs no more
+    # One min and one max pass; the NaN-aware functions (which copy the data) only when there
+    # is NaN or inf to skip. This runs on every edit, so each pass over the map counts.
+    minimum, maximum = float(np.min(data)), float(np.max(data))
+    if math.isfinite(minimum) and math.isfinite(maximum):
+        signed, mean = minimum < 0, float(np.mean(sample, dtype=np.float64))
+    else:
+        minimum, maximum = float(np.nanmin(data)), float(np.nanmax(data))
+        signed, mean = is_signed(data), float(np.nanmean(sample))
+    source = reduced if levels_mode == "robust" else data
     return PaneView(
         data=reduced,
-        levels=compute_levels(reduced if levels_mode == "robust" else data, mode=levels_mode),
-        signed=is_signed(data),
-        minimum=float(np.nanmin(data)),
-        maximum=float(np.nanmax(data)),
-        mean=float(np.nanmean(sample)),
+        levels=compute_levels(source, mode=levels_mode, signed=signed),
+        signed=signed,
+        minimum=minimum,
+        maximum=maximum,
+        mean=mean,
     )
 
 

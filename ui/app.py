@@ -15,6 +15,7 @@ def run_app(args: argparse.Namespace) -> int:
     """Open the window (or render it to ``args.screenshot``) and return the exit status."""
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # must precede QApplication
+    import shiboken6
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -41,6 +42,7 @@ def run_app(args: argparse.Namespace) -> int:
     else:
         settings = QSettings()
     window = MainWindow(settings)
+    previous_hook = sys.excepthook
     sys.excepthook = _make_excepthook(window)
     if kernel is not None:
         window.editor.set_kernel(kernel, record_undo=False)
@@ -53,7 +55,10 @@ def run_app(args: argparse.Namespace) -> int:
         return 0
     finally:
         window.shutdown()
-        sys.excepthook = sys.__excepthook__
+        sys.excepthook = previous_hook
+        # Destroy the window now, while Python is whole: left to PySide's clean-up at exit, a
+        # shown window's pyqtgraph items call back into half-finalized Python and segfault.
+        shiboken6.delete(window)
 
 
 def wait_until_idle(window, timeout_ms: int = 60_000) -> bool:
@@ -79,12 +84,17 @@ def _screenshot(window, image: Path, path: Path, settings) -> int:
     ok = wait_until_idle(window)
     if window.loaded is None or window.processed is None or not ok:
         print(f"convscope: could not render {image}: {window.banner.text()}", file=sys.stderr)
+        window.close()
+        Path(settings.fileName()).unlink(missing_ok=True)
         return 1
     # Hover a point a little off-centre so the picture shows the marker, field and inspector.
     h, w = window.loaded.image.shape[:2]
     window.hover_at(w * 0.37 + 0.5, h * 0.42 + 0.5, window.conv_pane)
     from PySide6.QtWidgets import QApplication
 
+    for pane in window.panes:  # histograms follow their image a moment later: not in a still
+        if pane.histogram is not None:
+            pane.histogram.flush()
     QApplication.processEvents()
     saved = window.grab().save(str(path))
     window.close()

@@ -41,6 +41,8 @@ from ui.controls import ControlPanel
 from ui.help import show_help
 from ui.inspector import Inspector
 from ui.kernel_editor import KernelEditor
+from ui.live import LiveController
+from ui.live_toolbar import LiveToolbar
 from ui.panes import ImagePane
 from ui.worker import LatestWinsWorker
 
@@ -134,6 +136,9 @@ class MainWindow(QMainWindow):
         for pane in self.panes:
             pane.hovered.connect(lambda pos, p=pane: self._on_hover(p, pos))
             pane.levels_edited.connect(self._on_levels_edited)
+        self.live = LiveController(self)
+        self.live_toolbar = LiveToolbar(self.live, self)
+        self.addToolBar(self.live_toolbar)
         self._restore_settings()
 
     # -- construction ----------------------------------------------------------------------
@@ -327,6 +332,8 @@ class MainWindow(QMainWindow):
         """Send the current image, kernel and settings to the compute worker."""
         if self.loaded is None:
             return
+        if self.live.is_streaming():
+            return  # the live pipeline applies the new kernel/settings to the next frame
         try:
             settings = self.controls.settings()
         except ValueError as exc:
@@ -345,6 +352,9 @@ class MainWindow(QMainWindow):
         self.request_update()
 
     def _on_processed(self, _job, processed: Processed) -> None:
+        if _job is not None and (self.loaded is None or _job.payload.image is not self.loaded.image):
+            self._emit_idle_if_done()  # computed for an input no longer shown (live moved on)
+            return
         self.processed = processed
         result = processed.result
         geom = result.geometry
@@ -568,6 +578,9 @@ class MainWindow(QMainWindow):
             self._remember_folder(Path(path).parent)
 
     def export_dialog(self) -> None:
+        if self.live.is_running():
+            self.live.snapshot()  # Ctrl+S while live: the frame on screen, named by its index
+            return
         folder = QFileDialog.getExistingDirectory(self, "Export all into folder", self._last_folder())
         if folder:
             self.export_to(folder)
@@ -687,7 +700,8 @@ class MainWindow(QMainWindow):
                     self.controls.colormap.findData(options["colormap"]))
             self.controls.set_levels_mode(options.get("levels", "auto"))
         except (ValueError, TypeError, KeyError, AttributeError):
-            pass  # no or corrupt saved options: defaults
+            # No or corrupt saved options: defaults, also for any widget set before the error.
+            self.controls.set_settings(PipelineSettings())
         self._rebuild_recent_menu()
 
     def save_settings(self) -> None:
@@ -705,7 +719,8 @@ class MainWindow(QMainWindow):
 
     # -- shutdown --------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Stop both workers (idempotent)."""
+        """Stop live mode (threads, recording) and both workers (idempotent)."""
+        self.live.shutdown()
         self._busy_timer.stop()
         self.loader.stop()
         self.worker.stop()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
@@ -23,6 +23,52 @@ def make_colormap(name: str) -> pg.ColorMap:
     lut = colormap_lut(name)
     idx = np.linspace(0, len(lut) - 1, _GRADIENT_STOPS).round().astype(int)
     return pg.ColorMap(np.linspace(0.0, 1.0, _GRADIENT_STOPS), lut[idx], name=name)
+
+
+#: A pane's histogram follows a new image this much later, at most once per interval: computing
+#: and repainting it costs about as much as drawing the image (~10 ms a pane), and an edit's
+#: result should reach the screen first.
+HISTOGRAM_DELAY_MS = 40
+
+
+class _ThrottledHistogram(pg.HistogramLUTItem):
+    """A HistogramLUTItem that reacts to a new image (histogram curve, level region) a little
+    later and at most once per ``HISTOGRAM_DELAY_MS``, instead of inside every ``setImage``."""
+
+    _timer: QTimer | None = None  # None while the base constructor runs (it calls imageChanged)
+    _pending = False
+    _pending_auto_level = False
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(HISTOGRAM_DELAY_MS)
+        self._timer.timeout.connect(self.flush)
+
+    def imageChanged(self, autoLevel: bool = False, autoRange: bool = False) -> None:
+        if self._timer is None:
+            super().imageChanged(autoLevel, autoRange)
+            return
+        self._pending = True
+        self._pending_auto_level = self._pending_auto_level or bool(autoLevel)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Bring a pending histogram update forward to now (e.g. before a screenshot)."""
+        if not self._pending:
+            return
+        self._timer.stop()
+        auto_level, self._pending, self._pending_auto_level = self._pending_auto_level, False, False
+        item = self.imageItem()
+        if item is None or item.image is None or item.getLevels() is None:
+            return  # cleared, or live mode took the histogram over meanwhile (no levels)
+        blocked = self.blockSignals(True)  # a programmatic change, not the person's drag
+        try:
+            super().imageChanged(autoLevel=auto_level)
+        finally:
+            self.blockSignals(blocked)
 
 
 def _outline(color: str, width: float = 2.0, style=Qt.PenStyle.SolidLine) -> QGraphicsRectItem:
@@ -68,21 +114,32 @@ class ImagePane(pg.GraphicsLayoutWidget):
         self.view.addItem(self.field)
         self.histogram: pg.HistogramLUTItem | None = None
         if histogram:
-            self.histogram = pg.HistogramLUTItem(self.image, fillHistogram=True)
+            self.histogram = _ThrottledHistogram(self.image, fillHistogram=True)
             self.histogram.setMaximumWidth(110)
             self.histogram.gradient.showTicks(False)
             self.addItem(self.histogram, row=1, col=1)
             self.histogram.sigLevelChangeFinished.connect(self._on_levels_dragged)
+            self.histogram.gradient.sigGradientChanged.connect(self._on_gradient_changed)
+        # The colormap last set by set_colormap; None once the person picks another gradient.
+        self._colormap_name: str | None = None
+        self._setting_colormap = False
         self.stats = self.addLabel("", row=2, col=0, colspan=2, size="9pt", color="#b8b8b8")
         self.readout = ""
         self._menu_actions: list[QAction] = []
         self._stats_text = ""
         self._setting_levels = False
+        # Live mode sets this False and syncs the histogram a few times a second instead:
+        # moving its level region per frame repaints the pane a second time.
+        self.histogram_follows_levels = True
+        # Live mode: set_stats only stores the text and flush_stats() shows it, a few times a
+        # second; a label changing per frame widens the repaint to the whole pane.
+        self.defer_stats = False
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
     # -- content ---------------------------------------------------------------------------
     def set_title(self, text: str) -> None:
-        self.title.setText(text)
+        if text != self.title.text:  # setText re-lays out the pane: not 3x per live frame
+            self.title.setText(text)
 
     def add_menu_action(self, text: str, slot, tooltip: str = "") -> QAction:
         """An entry in this pane's right-click menu (e.g. the save actions)."""
@@ -96,12 +153,21 @@ class ImagePane(pg.GraphicsLayoutWidget):
         return action
 
     def set_colormap(self, name: str) -> None:
+        # Rebuilding the gradient editor costs ~7 ms (one tick item per stop); results call this
+        # for every frame in live mode, so only a real change pays for it.
+        if name == self._colormap_name:
+            return
         cmap = make_colormap(name)
-        if self.histogram is not None:
-            self.histogram.gradient.setColorMap(cmap)
-            self.histogram.gradient.showTicks(False)  # setColorMap adds them back
-        else:
-            self.image.setLookupTable(cmap.getLookupTable(nPts=256))
+        self._setting_colormap = True
+        try:
+            if self.histogram is not None:
+                self.histogram.gradient.setColorMap(cmap)
+                self.histogram.gradient.showTicks(False)  # setColorMap adds them back
+            else:
+                self.image.setLookupTable(cmap.getLookupTable(nPts=256))
+        finally:
+            self._setting_colormap = False
+        self._colormap_name = name
 
     def set_data(
         self,
@@ -117,7 +183,7 @@ class ImagePane(pg.GraphicsLayoutWidget):
         self._setting_levels = True
         try:
             self.image.setImage(data, levels=levels, autoLevels=False)
-            if self.histogram is not None and levels is not None:
+            if self.histogram is not None and levels is not None and self.histogram_follows_levels:
                 self.histogram.setLevels(*levels)
         finally:
             self._setting_levels = False
@@ -130,6 +196,11 @@ class ImagePane(pg.GraphicsLayoutWidget):
 
     def set_stats(self, text: str) -> None:
         self._stats_text = text
+        if not self.defer_stats:
+            self._refresh_stats()
+
+    def flush_stats(self) -> None:
+        """Show the latest stats text (see ``defer_stats``)."""
         self._refresh_stats()
 
     def set_readout(self, text: str) -> None:
@@ -138,7 +209,9 @@ class ImagePane(pg.GraphicsLayoutWidget):
 
     def _refresh_stats(self) -> None:
         parts = [p for p in (self._stats_text, self.readout) if p]
-        self.stats.setText("   |   ".join(parts))
+        text = "   |   ".join(parts)
+        if text != self.stats.text:
+            self.stats.setText(text)
 
     # -- overlays --------------------------------------------------------------------------
     def show_marker(self, rect: tuple[float, float, float, float] | None) -> None:
@@ -165,6 +238,10 @@ class ImagePane(pg.GraphicsLayoutWidget):
     def leaveEvent(self, event) -> None:  # noqa: N802 (Qt override)
         self.hovered.emit(None)
         super().leaveEvent(event)
+
+    def _on_gradient_changed(self, *_args) -> None:
+        if not self._setting_colormap:  # picked from the gradient's own menu
+            self._colormap_name = None
 
     def _on_levels_dragged(self) -> None:
         if not self._setting_levels:

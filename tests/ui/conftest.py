@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
@@ -12,6 +14,11 @@ from resources import DEFAULT_SAMPLE, SAMPLES
 
 WINDOW_SIZE = (1600, 1000)
 IDLE_TIMEOUT_MS = 10_000
+
+
+def _address(widget) -> int:
+    # Not id(): holding no wrapper between the two checks, a new wrapper could reuse an id.
+    return shiboken6.getCppPointer(widget)[0]
 
 
 @pytest.fixture(autouse=True)
@@ -24,12 +31,15 @@ def _no_leaked_windows(request):
     if "qapp" not in request.fixturenames:
         yield  # a test that never made a QApplication cannot leak a window
         return
-    app = QApplication.instance()
-    before = {id(w) for w in app.topLevelWidgets() if w.isVisible()}
+    # Collect garbage first: a cycle freed by the collector *during* the loop below could delete
+    # a widget (say a pyqtgraph menu) that topLevelWidgets() has just listed.
+    gc.collect()
+    before = {_address(w) for w in QApplication.topLevelWidgets() if w.isVisible()}
     yield
     QApplication.processEvents()
+    gc.collect()
     leaked = [
-        w for w in QApplication.topLevelWidgets() if w.isVisible() and id(w) not in before
+        w for w in QApplication.topLevelWidgets() if w.isVisible() and _address(w) not in before
     ]
     for w in leaked:  # close them so one leak does not fail every later test
         w.close()
