@@ -175,7 +175,7 @@ def sum_meaning(total: float) -> str:
 
 def weight_colors(value: float, max_abs: float) -> tuple[QColor, QColor]:
     """Background and readable text colour for ``value`` on a map symmetric around 0."""
-    t = 0.0 if max_abs <= 0 else float(np.clip(value / max_abs, -1.0, 1.0))
+    t = 0.0 if max_abs <= 0 else min(1.0, max(-1.0, value / max_abs))
     position = (t + 1.0) * 2.0  # 0..4 across the five stops
     low = min(int(position), len(_STOPS) - 2)
     frac = position - low
@@ -280,22 +280,33 @@ class _WeightsModel(QAbstractTableModel):
 
     def __init__(self, kernel: Kernel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._kernel = kernel
-        self._max_abs = float(np.abs(kernel.weights).max())
+        self._set(kernel)
 
     @property
     def kernel(self) -> Kernel:
         return self._kernel
 
+    def _set(self, kernel: Kernel) -> None:
+        self._kernel = kernel
+        self._max_abs = float(np.abs(kernel.weights).max())
+        # Colours and spellings per cell, computed once per kernel: a 15x15 grid repaints
+        # 225 cells, and computing these in paint() made that take ~100 ms.
+        self._cells = [
+            [(*weight_colors(v, self._max_abs), _format_candidates(v)) for v in row]
+            for row in kernel.weights.tolist()
+        ]
+
+    def cell(self, row: int, column: int) -> tuple[QColor, QColor, list[str]]:
+        """(background, text colour, spellings from most to least precise) of one cell."""
+        return self._cells[row][column]
+
     def set_kernel(self, kernel: Kernel) -> None:
         if kernel.shape != self._kernel.shape:
             self.beginResetModel()
-            self._kernel = kernel
-            self._max_abs = float(np.abs(kernel.weights).max())
+            self._set(kernel)
             self.endResetModel()
             return
-        self._kernel = kernel
-        self._max_abs = float(np.abs(kernel.weights).max())
+        self._set(kernel)
         rows, cols = kernel.shape
         self.dataChanged.emit(self.index(0, 0), self.index(rows - 1, cols - 1))
 
@@ -313,15 +324,15 @@ class _WeightsModel(QAbstractTableModel):
             return None
         value = float(self._kernel.weights[index.row(), index.column()])
         if role == Qt.ItemDataRole.DisplayRole:
-            return _format_candidates(value)[0]
+            return self._cells[index.row()][index.column()][2][0]
         if role == Qt.ItemDataRole.EditRole:
             return _format_full(value)
         if role == Qt.ItemDataRole.UserRole:
             return value
         if role == Qt.ItemDataRole.BackgroundRole:
-            return weight_colors(value, self._max_abs)[0]
+            return self._cells[index.row()][index.column()][0]
         if role == Qt.ItemDataRole.ForegroundRole:
-            return weight_colors(value, self._max_abs)[1]
+            return self._cells[index.row()][index.column()][1]
         if role == Qt.ItemDataRole.ToolTipRole:
             line = f"w[{index.row()}, {index.column()}] = {_format_full(value)}"
             if self._kernel.scale != 1.0:
@@ -350,6 +361,8 @@ class _CellDelegate(QStyledItemDelegate):
         self._font_kernel: Kernel | None = None
         self._font_geometry: tuple[int, str] | None = None
         self._font = QFont()
+        self._metrics = QFontMetrics(self._font)
+        self._fitted: dict[tuple[str, int], str] = {}
 
     def _cell_font(
         self, base: QFont, index: QModelIndex | QPersistentModelIndex, width: int
@@ -376,7 +389,21 @@ class _CellDelegate(QStyledItemDelegate):
                 size -= 1
         font.setPixelSize(size)
         self._font_kernel, self._font_geometry, self._font = kernel, geometry, font
+        self._metrics = QFontMetrics(font)
+        self._fitted.clear()
         return font
+
+    def _fitting_text(self, candidates: list[str], width: int) -> str:
+        """The most precise spelling that fits ``width`` in the current font (cached)."""
+        key = (candidates[0], width)
+        text = self._fitted.get(key)
+        if text is None:
+            text = next(
+                (t for t in candidates if self._metrics.horizontalAdvance(t) <= width),
+                candidates[-1],
+            )
+            self._fitted[key] = text
+        return text
 
     def paint(
         self,
@@ -385,26 +412,20 @@ class _CellDelegate(QStyledItemDelegate):
         index: QModelIndex | QPersistentModelIndex,
     ) -> None:
         rect: QRect = option.rect
-        background = index.data(Qt.ItemDataRole.BackgroundRole)
-        foreground = index.data(Qt.ItemDataRole.ForegroundRole)
-        value = index.data(Qt.ItemDataRole.UserRole)
+        model = index.model()
+        row, column = index.row(), index.column()
+        background, foreground, candidates = model.cell(row, column)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.fillRect(rect, background)
 
         font = self._cell_font(option.font, index, rect.width())
-        metrics = QFontMetrics(font)
-        candidates = _format_candidates(value)
-        chosen = next(
-            (text for text in candidates if metrics.horizontalAdvance(text) <= rect.width() - 4),
-            candidates[-1],
-        )
+        chosen = self._fitting_text(candidates, rect.width() - 4)
         painter.setFont(font)
         painter.setPen(foreground)
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, chosen)
 
-        model = index.model()
-        if index.row() == model.rowCount() // 2 and index.column() == model.columnCount() // 2:
+        if row == model.rowCount() // 2 and column == model.columnCount() // 2:
             # The anchor: the output pixel this cell sits over.
             pen = QPen(QColor(90, 90, 90), 1, Qt.PenStyle.DotLine)
             painter.setPen(pen)

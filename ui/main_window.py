@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from core.display import apply_colormap, colormap_lut, default_colormap
 from core.explain import explain_pixel
 from core.export import export_all
-from core.images import ImageError, SaveError, load_image, save_png, save_raw
+from core.images import ImageError, SaveError, load_image, save_png, save_raw, to_grayscale
 from core.kernels import DEFAULT_PRESET, Kernel, kernel_from_dict, preset
 from core.pipeline import PipelineSettings
 from core.preview import MAX_WORKING_PIXELS, PaneView, Processed, make_view, process_for_display
@@ -60,6 +60,15 @@ class LoadedImage:
     image: np.ndarray
     view: PaneView
     note: str = ""
+    gray: np.ndarray | None = None  # the luminance, computed once: most edits run on it
+
+    def owns(self, array: np.ndarray) -> bool:
+        """Whether ``array`` is this input (or its luminance), i.e. a result for it is current."""
+        return array is self.image or array is self.gray
+
+    def for_mode(self, color: str) -> np.ndarray:
+        """The array to send to the pipeline for this colour mode."""
+        return self.gray if color == "gray" and self.gray is not None else self.image
 
 
 def load_input(source: Path | tuple[str, np.ndarray]) -> LoadedImage:
@@ -69,8 +78,10 @@ def load_input(source: Path | tuple[str, np.ndarray]) -> LoadedImage:
     else:
         name, image, path = source.name, load_image(source), source
     image, note = fit_working_size(image)
-    image.setflags(write=False)  # shared with the compute thread from now on
-    return LoadedImage(name, path, image, make_view(image), note)
+    gray = to_grayscale(image)
+    for array in (image, gray):
+        array.setflags(write=False)  # shared with the compute thread from now on
+    return LoadedImage(name, path, image, make_view(image), note, gray)
 
 
 @dataclass(frozen=True, eq=False)
@@ -340,7 +351,7 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return
         self.worker.submit(
-            ProcessRequest(self.loaded.image, self.editor.kernel(), settings,
+            ProcessRequest(self.loaded.for_mode(settings.color), self.editor.kernel(), settings,
                            self._levels_request_mode())
         )
 
@@ -352,7 +363,7 @@ class MainWindow(QMainWindow):
         self.request_update()
 
     def _on_processed(self, _job, processed: Processed) -> None:
-        if _job is not None and (self.loaded is None or _job.payload.image is not self.loaded.image):
+        if _job is not None and (self.loaded is None or not self.loaded.owns(_job.payload.image)):
             self._emit_idle_if_done()  # computed for an input no longer shown (live moved on)
             return
         self.processed = processed
