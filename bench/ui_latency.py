@@ -139,6 +139,25 @@ class Bench:
         gaps = np.diff(ticks) * 1000
         return float(gaps.max()), len(ticks)
 
+    def paint_costs(self) -> dict[str, float]:
+        """Median ms of one synchronous repaint of each widget that a result or edit redraws,
+        measured alone: what the GUI thread spends while the timer cannot tick."""
+        widgets = {
+            "kernel grid": self.window.editor._view.viewport(),
+            "conv pane": self.window.conv_pane.viewport(),
+            "pooled pane": self.window.pooled_pane.viewport(),
+            "input pane": self.window.input_pane.viewport(),
+        }
+        costs = {}
+        for name, widget in widgets.items():
+            times = []
+            for _ in range(5):
+                start = time.perf_counter()
+                widget.repaint()
+                times.append((time.perf_counter() - start) * 1000)
+            costs[name] = statistics.median(times)
+        return costs
+
 
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
@@ -178,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"24 MP load + 15x15 kernel: {ticks} ticks, longest gap {stall:.1f} ms", file=sys.stderr
         )
+        costs = ", ".join(f"{k} {v:.1f}" for k, v in bench.paint_costs().items())
+        print(f"one repaint, alone (ms): {costs}", file=sys.stderr)
     finally:
         bench.close()
 

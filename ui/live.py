@@ -22,6 +22,7 @@ import math
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,10 +33,10 @@ import numpy as np
 from PySide6.QtCore import QObject, QPointF, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFileDialog
 
-from core.display import COLORMAPS, apply_colormap, colormap_lut, default_colormap
+from core.display import COLORMAPS, apply_colormap, colormap_lut, compute_levels, default_colormap
 from core.kernels import Kernel
-from core.pipeline import PipelineSettings
-from core.preview import PaneView, Processed, process_for_display
+from core.pipeline import PipelineSettings, run_pipeline
+from core.preview import MAX_DISPLAY_PIXELS, PaneView, Processed, make_view
 from core.recording import RecordingError, VideoRecorder
 from core.sources import (
     CameraSource,
@@ -105,13 +106,16 @@ class LiveParams:
     kernel, settings
         The layer to run.
     levels_mode : {"auto", "robust"}
-        How the worker computes display levels ("fixed" levels are applied by the GUI).
+        How the worker computes each frame's display levels.
     record : {"input", "conv", "pooled"} or None
         Pane rendered "as displayed" for the recorder, or None when not recording.
     colormap : str
         The window's colormap choice ("auto" picks by the sign of the data).
-    record_levels : tuple of float or None
-        Levels of the recorded pane when the window's levels are fixed; None: the frame's own.
+    fixed_levels : tuple or None
+        ``(conv levels, pooled levels)`` when the window's levels are fixed; None: each
+        frame's own levels.
+    render : bool
+        Render the convolution and pooled maps to RGB here, so the GUI thread only shows them.
     """
 
     kernel: Kernel
@@ -119,7 +123,8 @@ class LiveParams:
     levels_mode: str = "auto"
     record: str | None = None
     colormap: str = "auto"
-    record_levels: tuple[float, float] | None = None
+    fixed_levels: tuple[tuple[float, float], tuple[float, float]] | None = None
+    render: bool = True
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,6 +144,9 @@ class LiveResult:
         The layer's result and the convolution/pooled pane views.
     record : numpy.ndarray or None
         uint8 RGB of the recorded pane as displayed, when recording.
+    rendered : tuple or None
+        ``((rgb, levels), (rgb, levels))``: the convolution and pooled maps as displayed
+        (uint8 RGB, the size of their views) and the levels used, when ``params.render``.
     params : LiveParams
         The parameters this frame was processed with.
     seconds : float
@@ -156,6 +164,7 @@ class LiveResult:
     params: LiveParams
     seconds: float
     histograms: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
+    rendered: tuple[tuple[np.ndarray, tuple[float, float]], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +172,11 @@ class _Failure:
     """A frame the layer could not process (e.g. a kernel larger than a 'valid' frame)."""
 
     message: str
+
+
+def _no_image() -> None:
+    """Stands in for a HistogramLUTItem's image reference while it is detached."""
+    return None
 
 
 def _input_view(image: np.ndarray) -> PaneView:
@@ -195,12 +209,54 @@ def render_as_displayed(
         Fixed levels; by default the view's own.
     """
     levels = view.levels if levels is None else levels
-    if view.data.dtype == np.uint8 and view.data.ndim == 3:
-        return view.data  # an input frame is shown as captured
-    if view.data.ndim == 3:  # per-channel maps: each channel through the levels, no LUT
-        return apply_colormap(view.data, COLORMAPS["gray"], levels)
-    name = default_colormap(view.signed) if colormap == "auto" else colormap
-    return apply_colormap(view.data, colormap_lut(name), levels)
+    data = view.data
+    if data.dtype == np.uint8 and data.ndim == 3:
+        return data  # an input frame is shown as captured
+    if data.ndim == 3:  # per-channel maps: each channel through the levels, no LUT
+        return apply_colormap(data, COLORMAPS["gray"], levels)
+    lut = colormap_lut(default_colormap(view.signed) if colormap == "auto" else colormap)
+    low, high = float(levels[0]), float(levels[1])
+    if data.dtype != np.float32 or len(lut) != 256 or not high > low:
+        return apply_colormap(data, lut, levels)
+    # The LUT index pyqtgraph (and apply_colormap) computes, trunc(256 (x - low) / (high -
+    # low)) clipped to 0..255, in two OpenCV passes instead of six numpy ones: clamp below
+    # at `low`, then scale, shift by -0.5 so rounding truncates (a value exactly on a bin
+    # edge may land one bin lower), and saturate to 255 above.
+    scale = 256.0 / (high - low)
+    index = cv2.convertScaleAbs(cv2.max(data, low), alpha=scale, beta=-low * scale - 0.5)
+    return cv2.applyColorMap(index, _lut_image(lut))
+
+
+def _lut_image(lut: np.ndarray) -> np.ndarray:
+    """A (256, 3) LUT as the (256, 1, 3) image cv2.applyColorMap takes (it maps channels as
+    given, so RGB in gives RGB out)."""
+    return np.ascontiguousarray(lut.reshape(256, 1, 3))
+
+
+def _fast_view(data: np.ndarray, levels_mode: str) -> PaneView:
+    """What :func:`core.preview.make_view` returns, in three passes instead of seven.
+
+    For the common live case, a 2-D float32 map of display size with auto levels and no
+    NaN or inf: OpenCV's one-pass min/max and mean, and the auto levels follow from the
+    extent. Anything else goes to ``make_view``.
+    """
+    if data.ndim != 2 or data.dtype != np.float32 or levels_mode != "auto":
+        return make_view(data, levels_mode)
+    if data.size > MAX_DISPLAY_PIXELS:
+        return make_view(data, levels_mode)
+    low, high, _, _ = cv2.minMaxLoc(data)
+    mean = cv2.mean(data)[0]
+    if not (math.isfinite(low) and math.isfinite(high) and math.isfinite(mean)):
+        return make_view(data, levels_mode)  # NaN (minMaxLoc skips it) or inf
+    extent = np.array([low, high], np.float32)
+    return PaneView(
+        data=np.ascontiguousarray(data),
+        levels=compute_levels(extent, mode="auto", signed=low < 0),
+        signed=low < 0,
+        minimum=float(low),
+        maximum=float(high),
+        mean=float(mean),
+    )
 
 
 def display_histogram(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -261,18 +317,39 @@ def process_frame(frame: Frame, params: LiveParams, histograms: bool = False) ->
     # a still image (bias, levels, readouts). One fused multiply-and-cast pass.
     working = np.multiply(frame.image, _UNIT, dtype=np.float32)
     working.setflags(write=False)
-    processed = process_for_display(working, params.kernel, params.settings, params.levels_mode)
+    result = run_pipeline(working, params.kernel, params.settings)
+    second = result.pooled if result.pooled is not None else result.activated
+    processed = Processed(
+        result,
+        _fast_view(result.conv, params.levels_mode),
+        _fast_view(second, params.levels_mode),
+        time.perf_counter() - start,
+    )
     input_view = _input_view(frame.image)
+    rendered = None
+    if params.render or params.record in ("conv", "pooled"):
+        # Levels and colormap applied here, in one OpenCV LUT pass per map, rather than by
+        # pyqtgraph in the GUI thread at paint time; the recorder reuses the same pictures.
+        views = (processed.conv, processed.pooled)
+        fixed = params.fixed_levels or (None, None)
+        levels = [view.levels if lv is None else lv for view, lv in zip(views, fixed, strict=True)]
+        rendered = tuple(
+            (render_as_displayed(view, params.colormap, lv), lv)
+            for view, lv in zip(views, levels, strict=True)
+        )
     record = None
-    if params.record is not None:
-        view = {"input": input_view, "conv": processed.conv, "pooled": processed.pooled}
-        record = render_as_displayed(view[params.record], params.colormap, params.record_levels)
+    if params.record == "input":
+        record = frame.image
+    elif params.record is not None and rendered is not None:
+        record = rendered[0 if params.record == "conv" else 1][0]
     hists = None
     if histograms:
         views = (input_view, processed.conv, processed.pooled)
         hists = tuple(display_histogram(view.data) for view in views)
     seconds = time.perf_counter() - start
-    return LiveResult(frame, working, input_view, processed, record, params, seconds, hists)
+    return LiveResult(
+        frame, working, input_view, processed, record, params, seconds, hists, rendered
+    )
 
 
 class _OnDemandSource(FrameSource):
@@ -603,6 +680,7 @@ class LiveController(QObject):
         self._current: LiveResult | None = None
         self._frozen = False
         self._histograms_detached = False
+        self._rendered_shown = False  # conv/pooled panes show pixels rendered in the worker
         self._input_size: tuple[int, int] | None = None
         self._hover_pos: QPointF | None = None
         self._last_failure = ""
@@ -636,9 +714,11 @@ class LiveController(QObject):
         return self._processor is not None and not self._frozen
 
     def is_frozen(self) -> bool:
+        """True while the display holds one frame (see :meth:`set_frozen`)."""
         return self._frozen
 
     def is_recording(self) -> bool:
+        """True between :meth:`start_recording` and :meth:`stop_recording`."""
         return self._recorder is not None
 
     @property
@@ -653,6 +733,7 @@ class LiveController(QObject):
 
     @property
     def recorder(self) -> VideoRecorder | None:
+        """The recorder writing the current recording, or None."""
         return self._recorder
 
     def stats(self) -> LiveStats:
@@ -773,7 +854,9 @@ class LiveController(QObject):
         processor, capture = self._processor, self._capture
         if processor is None or capture is None:
             return
-        self.stop_recording()
+        recording = self.stop_recording()
+        if recording is not None and not message:
+            message = f"Live mode stopped; the recording is in {recording}."
         self._dropped_before = self.stats().dropped
         self._processor = None
         self._capture = None
@@ -864,8 +947,12 @@ class LiveController(QObject):
         if pane not in RECORDABLE_PANES:
             raise ValueError(f"pane must be one of {', '.join(RECORDABLE_PANES)}, not {pane!r}")
         self.stop_recording()
+        # The video plays at the rate frames are shown (it has one frame per frame shown), so
+        # it runs in real time; the source's own rate before anything was measured.
         source = self._source
-        fps = (source.nominal_fps if source is not None else None) or 30.0
+        shown_fps = self.stats().display_fps
+        nominal = source.nominal_fps if source is not None else None
+        fps = round(shown_fps, 1) if shown_fps >= 1.0 else (nominal or 30.0)
         try:
             recorder = VideoRecorder(path, fps=fps)
         except (RecordingError, ValueError) as exc:
@@ -1038,6 +1125,11 @@ class LiveController(QObject):
             self._fit_pending = False
             window.fit_view()
         window._on_processed(None, result.processed)
+        if result.rendered is not None and self._histograms_detached:
+            panes = (window.conv_pane, window.pooled_pane)
+            for pane, (rgb, levels) in zip(panes, result.rendered, strict=True):
+                pane.set_rendered(rgb, levels)
+            self._rendered_shown = True
         if result.histograms is not None and self._histograms_detached:
             # Histograms, level regions and stats lines a few times a second, changed in the
             # same event as the images so Qt paints them in the same pass.
@@ -1138,20 +1230,28 @@ class LiveController(QObject):
             window.show_error(str(exc))
             return None
         mode = window.controls.levels_mode()
-        record = self.record_pane if self._recorder is not None else None
-        record_levels = None
-        if record is not None and record != "input" and mode == "fixed":
-            pane = window.conv_pane if record == "conv" else window.pooled_pane
-            if pane.image.image is not None:
-                record_levels = pane.levels()
+        fixed = None
+        if mode == "fixed":
+            fixed = (self._fixed_levels(window.conv_pane), self._fixed_levels(window.pooled_pane))
         return LiveParams(
             kernel=window.editor.kernel(),
             settings=settings,
             levels_mode="robust" if mode == "robust" else "auto",
-            record=record,
+            record=self.record_pane if self._recorder is not None else None,
             colormap=window.controls.colormap_name(),
-            record_levels=record_levels,
+            fixed_levels=fixed,
         )
+
+    def _fixed_levels(self, pane: ImagePane) -> tuple[float, float]:
+        """The levels the person fixed for ``pane``.
+
+        While streaming, the histogram's level region is the control (it is detached from
+        the image, which shows rendered pixels); otherwise the image's own levels.
+        """
+        if self._histograms_detached and pane.histogram is not None:
+            low, high = pane.histogram.getLevels()
+            return float(low), float(high)
+        return pane.levels()
 
     def _histogram_panes(self) -> list[ImagePane]:
         return [pane for pane in self._window.panes if pane.histogram is not None]
@@ -1167,11 +1267,16 @@ class LiveController(QObject):
         if self._histograms_detached:
             return
         for pane in self._histogram_panes():
-            pane.image.sigImageChanged.disconnect(pane.histogram.imageChanged)
-            pane.histogram_follows_levels = False
-            flush = getattr(pane.histogram, "flush", None)
+            histogram = pane.histogram
+            flush = getattr(histogram, "flush", None)
             if flush is not None:  # a deferred update must not run on a live frame later
                 flush()
+            pane.image.sigImageChanged.disconnect(histogram.imageChanged)
+            # Detached from the image: the panes show pixels rendered in the worker, and a
+            # drag of the level region sets the levels of the next frames (see _fixed_levels)
+            # instead of re-levelling those pixels.
+            histogram.imageItem = _no_image
+            pane.histogram_follows_levels = False
         for pane in self._window.panes:
             pane.defer_stats = True
         hist = self._window.input_pane.histogram
@@ -1187,17 +1292,35 @@ class LiveController(QObject):
         if not self._histograms_detached:
             return
         self._histograms_detached = False
-        item = self._window.input_pane.image
+        window = self._window
+        processed = window.processed
+        if self._rendered_shown and processed is not None:
+            # Back to the float maps with their levels: what the workbench's histograms, level
+            # drags and saves work on. (Fixed levels are kept: set_rendered remembered them.)
+            geometry = processed.result.geometry
+            window._show_view(window.conv_pane, processed.conv, geometry.conv.rect)
+            second = geometry.pooled or geometry.conv
+            window._show_view(window.pooled_pane, processed.pooled, second.rect)
+        self._rendered_shown = False
+        item = window.input_pane.image
         if item.image is not None and item.levels is None:
             item.setLevels((0.0, 255.0))  # the image workbench always draws with levels
-        for pane in self._window.panes:
+        for pane in window.panes:
             pane.defer_stats = False
             pane.flush_stats()
         for pane in self._histogram_panes():
+            pane.histogram.imageItem = weakref.ref(pane.image)
             pane.image.sigImageChanged.connect(pane.histogram.imageChanged)
             pane.histogram_follows_levels = True
+            pane.histogram.gradientChanged()  # a colormap picked meanwhile reaches the image
             if pane.image.image is not None:
-                pane.histogram.imageChanged()  # histogram and level region of the last frame
+                # The histogram and level region of the last frame; blocked, because a level
+                # change would read as the person's drag and switch the levels to "fixed".
+                blocked = pane.histogram.blockSignals(True)
+                try:
+                    pane.histogram.imageChanged()
+                finally:
+                    pane.histogram.blockSignals(blocked)
 
     def _apply_histograms(self, histograms: tuple[tuple[np.ndarray, np.ndarray], ...]) -> None:
         for pane, (x, counts) in zip(self._window.panes, histograms, strict=True):
@@ -1205,10 +1328,11 @@ class LiveController(QObject):
             if histogram is None or item.image is None:
                 continue
             histogram.plot.setData(x, counts)
-            levels = item.getLevels()
-            if levels is not None and np.ndim(levels) == 1:
-                histogram.blockSignals(True)  # a programmatic level change, not a drag
-                try:
-                    histogram.setLevels(float(levels[0]), float(levels[1]))
-                finally:
-                    histogram.blockSignals(False)
+            if pane is self._window.input_pane:
+                continue  # frames are shown as captured: its region stays at 0..255
+            low, high = pane.levels()  # what the last frame was rendered with
+            histogram.blockSignals(True)  # a programmatic level change, not a drag
+            try:
+                histogram.setLevels(low, high)
+            finally:
+                histogram.blockSignals(False)

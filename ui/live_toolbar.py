@@ -112,8 +112,8 @@ class LiveToolbar(QToolBar):
             "S&napshot\tCtrl+S",
             lambda: controller.snapshot(),
             None,
-            "Save the frame on screen: input, kernel and both outputs, raw and as displayed "
-            "(Ctrl+S while live).",
+            "Save the frame on screen: input, kernel and both outputs, raw and as displayed, "
+            "into a folder asked for once (Ctrl+S while live).",
         )
         self.snapshot_action.setIcon(icon(SP.SP_DialogSaveButton))
         self.snapshot_action.setIconText("Snapshot")
@@ -392,6 +392,10 @@ class LiveToolbar(QToolBar):
 
     def _on_recording_changed(self, recording: bool) -> None:
         self.record_action.setChecked(recording)
+        if recording:  # it may have been started for another pane than the box shows
+            self.record_box.blockSignals(True)
+            self.record_box.setCurrentIndex(self.record_box.findData(self.controller.record_pane))
+            self.record_box.blockSignals(False)
         self._rec_badge_action.setVisible(recording)
         self._sync_enabled()
 

@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
@@ -50,20 +51,34 @@ def test_screenshot_of_a_broken_image_fails_clearly(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.png"]  # no shot, no .ini
 
 
+def test_unknown_kernel_preset_exits_2(tmp_path):
+    shot = tmp_path / "x.png"
+    done = run_main("--kernel", "no-such-preset", "--screenshot", str(shot), tmp_path=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "no-such-preset" in done.stderr
+    assert not shot.exists()
+
+
 @pytest.mark.parametrize(
     "args",
     [
-        ["--kernel", "no-such-preset", "--screenshot", "x.png"],
         ["--kernel", "missing-kernel.json", "--screenshot", "x.png"],
+        ["--kernel", "{broken}", "--screenshot", "x.png"],
         ["--no-such-option"],
+        ["--screenshot"],
     ],
 )
-def test_bad_start_up_arguments_exit_2(tmp_path, args):
-    args = [str(tmp_path / a) if a.endswith(".png") else a for a in args]
-    done = run_main(*args, tmp_path=tmp_path)
-    assert done.returncode == 2, done.stderr
-    assert "Traceback" not in done.stderr
-    assert done.stderr.strip()
+def test_bad_start_up_arguments_exit_2_in_process(tmp_path, capsys, args):
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"weights": "not a grid"}')
+    args = [
+        str(broken) if a == "{broken}" else str(tmp_path / a) if a.endswith(".png") else a
+        for a in args
+    ]
+    assert main.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.strip() and "Traceback" not in err
     assert not (tmp_path / "x.png").exists()
 
 
@@ -83,11 +98,12 @@ def test_main_end_to_end_with_the_event_loop_patched_out(qapp, monkeypatch, tmp_
 
     def fake_exec(*_args) -> int:
         # What a person does: look at the window, then close it (exec returns after that).
+        # (Closed windows of earlier tests may still await deletion: only shown ones count.)
         for window in QApplication.topLevelWidgets():
-            if isinstance(window, MainWindow):
+            if isinstance(window, MainWindow) and window.isVisible():
                 seen.append(
                     {
-                        "visible": window.isVisible(),
+                        "window": window,
                         "kernel": window.editor.kernel(),
                         "workers": (window.loader, window.worker),
                     }
@@ -99,11 +115,11 @@ def test_main_end_to_end_with_the_event_loop_patched_out(qapp, monkeypatch, tmp_
     hook = sys.excepthook
     assert main.main(["--kernel", "sobel-x"]) == 0
     gc.collect()  # the deleted window's Python side (signal-closure cycles) goes now, not later
-    assert len(seen) == 1
-    assert seen[0]["visible"]
+    assert len(seen) == 1  # exactly one window was shown
     assert seen[0]["kernel"].name == "sobel-x"
     assert not any(w._thread.is_alive() for w in seen[0]["workers"])
-    assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+    assert not shiboken6.isValid(seen[0]["window"])  # destroyed before main() returned
+    assert not [w for w in QApplication.topLevelWidgets() if w.isVisible()]
     assert sys.excepthook is hook
     saved = QSettings(str(ini), QSettings.Format.IniFormat)
     assert '"sobel-x"' in saved.value("kernel", "", type=str)  # closing saved the settings

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 
 from core.images import to_grayscale
 from core.kernels import preset
@@ -51,8 +51,18 @@ class Recorder:
             self.mismatches.append(f"window.loaded is not frame {result.frame.index}")
         if w.processed is not result.processed:
             self.mismatches.append(f"outputs are not those of frame {result.frame.index}")
-        if not np.shares_memory(w.conv_pane.image.image, result.processed.conv.data):
-            self.mismatches.append(f"conv pane is not frame {result.frame.index}")
+        # Streaming, the output panes show the maps rendered in the worker (with the levels
+        # they report); a frozen step shows the float maps, as the workbench does.
+        streaming = w.live.is_streaming() and result.rendered is not None
+        for pane, view, k in (
+            (w.conv_pane, result.processed.conv, 0),
+            (w.pooled_pane, result.processed.pooled, 1),
+        ):
+            shown = result.rendered[k][0] if streaming else view.data
+            if not np.shares_memory(pane.image.image, shown):
+                self.mismatches.append(f"{pane.title.text} is not frame {result.frame.index}")
+            if streaming and pane.levels() != result.rendered[k][1]:
+                self.mismatches.append(f"{pane.title.text} reports other levels")
         self.results.append(result)
 
     @property
@@ -157,6 +167,7 @@ def test_synthetic_source_streams_into_every_pane(qtbot, live_window):
     assert window.live.stats().shown >= 12
     window.live.stop()
     assert not window.live.is_running()
+    assert window.controls.levels_mode() == "auto"
     qtbot.waitUntil(lambda: not window.live_toolbar.live_badge.isVisible(), timeout=WAIT_MS)
     # The last frame stays for study, and the workbench works on it again.
     assert window.loaded.image is last.working
@@ -250,6 +261,7 @@ def test_freeze_step_and_edit_the_frozen_frame(qtbot, live_window):
     frames.wait_for(qtbot, 3)
     window.live.set_frozen(True)
     assert window.live_toolbar.live_badge.text() == "FROZEN"
+    assert window.controls.levels_mode() == "auto"  # syncing histograms is not a level drag
     assert not window.live.is_streaming()
     qtbot.waitUntil(lambda: window.loaded.image is frames.results[-1].working, timeout=WAIT_MS)
     # Frozen: a kernel edit recomputes the frame on screen through the workbench path.
@@ -496,3 +508,50 @@ def test_every_live_control_has_a_tooltip(live_window):
     ]
     assert all(w.toolTip() for w in widgets)
     assert all(a.toolTip() and a.toolTip() != a.text() for a in actions)
+
+
+def test_live_shortcuts_are_unambiguous(live_window):
+    counts: dict[str, int] = {}
+    for action in live_window.findChildren(QAction):
+        for sequence in action.shortcuts():
+            key = sequence.toString()
+            counts[key] = counts.get(key, 0) + 1
+    for key in ("Space", "F", "N", "Ctrl+R", "Ctrl+S"):
+        assert counts.get(key) == 1, f"{key} is bound {counts.get(key, 0)} times"
+
+
+def test_histograms_follow_live_frames_a_few_times_a_second(qtbot, live_window):
+    window = live_window
+    frames = Recorder(window)
+    assert window.live.start(SyntheticSource(SMALL))
+    qtbot.waitUntil(
+        lambda: any(r.histograms is not None for r in frames.results[1:]), timeout=WAIT_MS
+    )
+    with_histograms = [r for r in frames.results if r.histograms is not None]
+    assert len(with_histograms) < len(frames.results)  # not every frame pays for them
+    last = with_histograms[-1]
+    for pane, view in zip(
+        window.panes,
+        (last.input_view, last.processed.conv, last.processed.pooled),
+        strict=True,
+    ):
+        x, counts = pane.histogram.plot.getData()
+        assert x is not None and counts.sum() > 0
+        data = view.data[:: -(-view.data.shape[0] // 200), :: -(-view.data.shape[1] // 200)]
+        assert x[0] == pytest.approx(float(data.min()))
+        assert counts.sum() == data.size
+        assert pane.stats.text.startswith("min ")
+    window.live.stop()
+    # Back in the workbench, pyqtgraph's own histogram takes over again.
+    x, _ = window.conv_pane.histogram.plot.getData()
+    assert x is not None
+
+
+def test_find_cameras_on_a_machine_without_cameras(qtbot, live_window):
+    window = live_window
+    with qtbot.waitSignal(window.live.cameras_found, timeout=WAIT_MS) as blocker:
+        window.live.find_cameras()
+    assert blocker.args == [[]]
+    assert "No camera found" in window.banner.text()
+    box = window.live_toolbar.source_box
+    assert [box.itemText(i) for i in range(box.count())] == ["Synthetic scene", "Video file..."]
