@@ -1,7 +1,7 @@
 """What a pane needs to draw a map quickly: a display-sized copy, its levels and its stats.
 
 Computed in the worker thread so the GUI thread only uploads a small, ready image: a
-24-megapixel map is reduced to about two megapixels (pixel-area averaging) and keeps its place
+24-megapixel map is reduced to about one megapixel (twice a full-HD pane) (pixel-area averaging) and keeps its place
 in input coordinates, while hover readouts still read the full-resolution array.
 """
 
@@ -18,7 +18,7 @@ from core.display import compute_levels, is_signed
 from core.kernels import Kernel
 from core.pipeline import PipelineResult, PipelineSettings, run_pipeline
 
-MAX_DISPLAY_PIXELS = 2_000_000
+MAX_DISPLAY_PIXELS = 1_000_000
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
@@ -23,6 +23,52 @@ def make_colormap(name: str) -> pg.ColorMap:
     lut = colormap_lut(name)
     idx = np.linspace(0, len(lut) - 1, _GRADIENT_STOPS).round().astype(int)
     return pg.ColorMap(np.linspace(0.0, 1.0, _GRADIENT_STOPS), lut[idx], name=name)
+
+
+#: A pane's histogram follows a new image this much later, at most once per interval: computing
+#: and repainting it costs about as much as drawing the image (~10 ms a pane), and an edit's
+#: result should reach the screen first.
+HISTOGRAM_DELAY_MS = 40
+
+
+class _ThrottledHistogram(pg.HistogramLUTItem):
+    """A HistogramLUTItem that reacts to a new image (histogram curve, level region) a little
+    later and at most once per ``HISTOGRAM_DELAY_MS``, instead of inside every ``setImage``."""
+
+    _timer: QTimer | None = None  # None while the base constructor runs (it calls imageChanged)
+    _pending = False
+    _pending_auto_level = False
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(HISTOGRAM_DELAY_MS)
+        self._timer.timeout.connect(self.flush)
+
+    def imageChanged(self, autoLevel: bool = False, autoRange: bool = False) -> None:
+        if self._timer is None:
+            super().imageChanged(autoLevel, autoRange)
+            return
+        self._pending = True
+        self._pending_auto_level = self._pending_auto_level or bool(autoLevel)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Bring a pending histogram update forward to now (e.g. before a screenshot)."""
+        if not self._pending:
+            return
+        self._timer.stop()
+        auto_level, self._pending, self._pending_auto_level = self._pending_auto_level, False, False
+        item = self.imageItem()
+        if item is None or item.image is None or item.getLevels() is None:
+            return  # cleared, or live mode took the histogram over meanwhile (no levels)
+        blocked = self.blockSignals(True)  # a programmatic change, not the person's drag
+        try:
+            super().imageChanged(autoLevel=auto_level)
+        finally:
+            self.blockSignals(blocked)
 
 
 def _outline(color: str, width: float = 2.0, style=Qt.PenStyle.SolidLine) -> QGraphicsRectItem:
@@ -68,7 +114,7 @@ class ImagePane(pg.GraphicsLayoutWidget):
         self.view.addItem(self.field)
         self.histogram: pg.HistogramLUTItem | None = None
         if histogram:
-            self.histogram = pg.HistogramLUTItem(self.image, fillHistogram=True)
+            self.histogram = _ThrottledHistogram(self.image, fillHistogram=True)
             self.histogram.setMaximumWidth(110)
             self.histogram.gradient.showTicks(False)
             self.addItem(self.histogram, row=1, col=1)
