@@ -1,7 +1,7 @@
 """ConvScope entry point: the window by default, ``apply`` for batch work.
 
-    convscope [IMAGE] [--kernel PRESET|FILE.json] [--screenshot PATH]
-    convscope apply INPUT... --kernel PRESET|FILE.json --out DIR [options]
+convscope [IMAGE] [--kernel PRESET|FILE.json] [--screenshot PATH]
+convscope apply INPUT... --kernel PRESET|FILE.json --out DIR [options]
 """
 
 from __future__ import annotations
@@ -60,16 +60,24 @@ def batch_parser() -> argparse.ArgumentParser:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     parser.add_argument("--kernel", required=True, help="a preset name or a kernel JSON file")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
-    parser.add_argument("--format", choices=("png", "tiff", "npy"), default="png",
-                        help="png: as displayed (colormap); tiff/npy: raw float32 values")
+    parser.add_argument(
+        "--format",
+        choices=("png", "tiff", "npy"),
+        default="png",
+        help="png: as displayed (colormap); tiff/npy: raw float32 values",
+    )
     parser.add_argument("--padding", type=_padding, default="same", help="same|valid|full|N")
     parser.add_argument("--border", choices=BORDERS, default="zero")
     parser.add_argument("--stride", type=_positive, default=1)
     parser.add_argument("--dilation", type=_positive, default=1)
     parser.add_argument("--activation", choices=ACTIVATIONS, default="relu")
     parser.add_argument("--pool", type=_pool, default=("max", 2), help="none|max:N|avg:N|min:N")
-    parser.add_argument("--color", choices=("gray", "rgb"), default="gray",
-                        help="gray: one grayscale map; rgb: filter R, G and B separately")
+    parser.add_argument(
+        "--color",
+        choices=("gray", "rgb"),
+        default="gray",
+        help="gray: one grayscale map; rgb: filter R, G and B separately",
+    )
     return parser
 
 
@@ -124,8 +132,10 @@ def run_batch(argv: Sequence[str]) -> int:
             print(f"convscope: {exc}", file=sys.stderr)
             failures += 1
     if show_progress:
-        print(f"done: {len(items) - failures} of {len(items)} inputs written to {args.out}",
-              file=sys.stderr)
+        print(
+            f"done: {len(items) - failures} of {len(items)} inputs written to {args.out}",
+            file=sys.stderr,
+        )
     return EXIT_SOME_FAILED if failures else EXIT_OK
 
 
@@ -138,8 +148,12 @@ def gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("image", nargs="?", type=Path, help="image to open (default: a sample)")
     parser.add_argument("--image", dest="image_opt", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--kernel", help="a preset name or a kernel JSON file to start with")
-    parser.add_argument("--screenshot", type=Path, metavar="PATH",
-                        help="render the window offscreen at 1600x1000 to PATH (PNG) and exit")
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="PATH",
+        help="render the window offscreen at 1600x1000 to PATH (PNG) and exit",
+    )
     return parser
 
 

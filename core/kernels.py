@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 MAX_KERNEL_SIZE = 63
-"""Largest kernel side accepted from a file or the editor; bigger ones are almost surely a mistake."""
+"""Largest kernel side accepted from a file or the editor; bigger is almost surely a mistake."""
 
 
 class KernelError(ValueError):
@@ -115,7 +115,9 @@ def validate_weights(weights: object) -> np.ndarray:
             raise KernelError("weights must be a list of rows, each a list of numbers")
         widths = {len(row) for row in rows}
         if len(widths) != 1:
-            raise KernelError(f"rows have different lengths ({sorted(widths)}): the kernel is ragged")
+            raise KernelError(
+                f"rows have different lengths ({sorted(widths)}): the kernel is ragged"
+            )
         for row in rows:
             for value in row:
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -149,72 +151,116 @@ _SCHARR_X = [[-3, 0, 3], [-10, 0, 10], [-3, 0, 3]]
 # name -> (weights, scale, lesson). Integer weights with a scale keep the numbers readable.
 _PRESETS: dict[str, tuple[object, float, str]] = {
     "identity": (
-        [[0, 0, 0], [0, 1, 0], [0, 0, 0]], 1.0,
+        [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
+        1.0,
         "A single 1 in the middle copies each pixel: the output is the input.",
     ),
     "horizontal-lines": (
-        _LINE, 1.0,
-        "A row of 1s over a row of -1s lights up horizontal lines and edges and erases vertical ones.",
+        _LINE,
+        1.0,
+        "A row of 1s over a row of -1s lights up horizontal lines and edges, "
+        "and erases vertical ones.",
     ),
     "vertical-lines": (
-        np.transpose(_LINE), 1.0,
-        "A column of 1s beside a column of -1s lights up vertical lines and erases horizontal ones.",
+        np.transpose(_LINE),
+        1.0,
+        "A column of 1s beside a column of -1s lights up vertical lines, "
+        "and erases horizontal ones.",
     ),
     "sobel-x": (
-        _SOBEL_X, 1.0,
+        _SOBEL_X,
+        1.0,
         "Left-to-right brightness change, weighted towards the centre row: finds vertical edges.",
     ),
     "sobel-y": (
-        np.transpose(_SOBEL_X), 1.0,
-        "Top-to-bottom brightness change, weighted towards the centre column: finds horizontal edges.",
+        np.transpose(_SOBEL_X),
+        1.0,
+        "Top-to-bottom brightness change, weighted towards the centre column: "
+        "finds horizontal edges.",
     ),
-    "prewitt-x": (_PREWITT_X, 1.0, "Like Sobel-x with equal row weights: a plain left-right difference."),
+    "prewitt-x": (
+        _PREWITT_X,
+        1.0,
+        "Like Sobel-x with equal row weights: a plain left-right difference.",
+    ),
     "prewitt-y": (
-        np.transpose(_PREWITT_X), 1.0, "Like Sobel-y with equal weights: a plain top-bottom difference."
+        np.transpose(_PREWITT_X),
+        1.0,
+        "Like Sobel-y with equal weights: a plain top-bottom difference.",
     ),
     "scharr-x": (_SCHARR_X, 1.0, "A Sobel-x tuned so edges at every angle get a fairer response."),
     "scharr-y": (
-        np.transpose(_SCHARR_X), 1.0, "A Sobel-y tuned so edges at every angle get a fairer response."
+        np.transpose(_SCHARR_X),
+        1.0,
+        "A Sobel-y tuned so edges at every angle get a fairer response.",
     ),
     "laplacian": (
-        [[0, 1, 0], [1, -4, 1], [0, 1, 0]], 1.0,
+        [[0, 1, 0], [1, -4, 1], [0, 1, 0]],
+        1.0,
         "Centre against its four neighbours: zero on flat areas, strong on edges of any direction.",
     ),
     "laplacian-8": (
-        [[1, 1, 1], [1, -8, 1], [1, 1, 1]], 1.0,
+        [[1, 1, 1], [1, -8, 1], [1, 1, 1]],
+        1.0,
         "Centre against all eight neighbours: a Laplacian that also sees diagonal detail.",
     ),
     "sharpen": (
-        [[0, -1, 0], [-1, 5, -1], [0, -1, 0]], 1.0,
+        [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
+        1.0,
         "The identity plus a Laplacian: edges are exaggerated, so the image looks crisper.",
     ),
-    "box-blur-3": (np.ones((3, 3)), 1 / 9, "Every output is the mean of a 3x3 window: detail is smoothed away."),
+    "box-blur-3": (
+        np.ones((3, 3)),
+        1 / 9,
+        "Every output is the mean of a 3x3 window: detail is smoothed away.",
+    ),
     "box-blur-5": (np.ones((5, 5)), 1 / 25, "The mean of a 5x5 window: a stronger, blockier blur."),
     "gaussian-3": (
-        _binomial(3), 1 / 16, "A weighted mean that trusts the centre most: a gentle, natural blur."
+        _binomial(3),
+        1 / 16,
+        "A weighted mean that trusts the centre most: a gentle, natural blur.",
     ),
-    "gaussian-5": (_binomial(5), 1 / 256, "A wider Gaussian: smooths more while keeping shapes round."),
-    "gaussian-7": (_binomial(7), 1 / 4096, "A 7x7 Gaussian: removes fine texture, keeps the big shapes."),
+    "gaussian-5": (
+        _binomial(5),
+        1 / 256,
+        "A wider Gaussian: smooths more while keeping shapes round.",
+    ),
+    "gaussian-7": (
+        _binomial(7),
+        1 / 4096,
+        "A 7x7 Gaussian: removes fine texture, keeps the big shapes.",
+    ),
     "emboss": (
-        [[-2, -1, 0], [-1, 1, 1], [0, 1, 2]], 1.0,
+        [[-2, -1, 0], [-1, 1, 1], [0, 1, 2]],
+        1.0,
         "Bright where brightness rises towards the bottom-right: the image looks carved in relief.",
     ),
     "outline": (
-        [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], 1.0,
+        [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]],
+        1.0,
         "Centre minus its neighbours: flat areas vanish and only outlines remain.",
     ),
     "diagonal-45": (
-        [[-1, -1, 2], [-1, 2, -1], [2, -1, -1]], 1.0,
+        [[-1, -1, 2], [-1, 2, -1], [2, -1, -1]],
+        1.0,
         "A ridge of 2s from bottom-left to top-right finds lines at 45 degrees.",
     ),
     "diagonal-135": (
-        [[2, -1, -1], [-1, 2, -1], [-1, -1, 2]], 1.0,
+        [[2, -1, -1], [-1, 2, -1], [-1, -1, 2]],
+        1.0,
         "A ridge of 2s from top-left to bottom-right finds lines at 135 degrees.",
     ),
     "log-5": (
-        [[0, 0, -1, 0, 0], [0, -1, -2, -1, 0], [-1, -2, 16, -2, -1],
-         [0, -1, -2, -1, 0], [0, 0, -1, 0, 0]], 1.0,
-        "Laplacian of Gaussian: blur then Laplacian, so blobs and edges respond and noise does not.",
+        [
+            [0, 0, -1, 0, 0],
+            [0, -1, -2, -1, 0],
+            [-1, -2, 16, -2, -1],
+            [0, -1, -2, -1, 0],
+            [0, 0, -1, 0, 0],
+        ],
+        1.0,
+        "Laplacian of Gaussian: blur then Laplacian, so blobs and edges respond "
+        "and noise does not.",
     ),
 }
 

@@ -88,8 +88,11 @@ def _dilate_kernel(kernel: np.ndarray, dilation: int) -> np.ndarray:
         return kernel
     kh, kw = kernel.shape[:2]
     out = np.zeros(
-        (effective_kernel_size(kh, dilation), effective_kernel_size(kw, dilation))
-        + kernel.shape[2:],
+        (
+            effective_kernel_size(kh, dilation),
+            effective_kernel_size(kw, dilation),
+            *kernel.shape[2:],
+        ),
         np.float32,
     )
     out[::dilation, ::dilation] = kernel
@@ -187,7 +190,10 @@ def convolve(
             kernel = kernel[::-1, ::-1]
         kh, kw = kernel.shape
         return cv2.filter2D(
-            image, -1, kernel, anchor=((kw - 1) // 2, (kh - 1) // 2),
+            image,
+            -1,
+            kernel,
+            anchor=((kw - 1) // 2, (kh - 1) // 2),
             borderType=_CV_BORDER[border],
         )
     _check_positive_int("stride", stride)
@@ -197,7 +203,9 @@ def convolve(
     image = _as_float_image(image)
     kernel = np.asarray(kernel, dtype=np.float32)
     if kernel.ndim not in (2, 3) or min(kernel.shape) < 1:
-        raise ValueError(f"kernel must be a non-empty (kh, kw) or (kh, kw, C) array, not {kernel.shape}")
+        raise ValueError(
+            f"kernel must be a non-empty (kh, kw) or (kh, kw, C) array, not {kernel.shape}"
+        )
     if not np.isfinite(kernel).all():
         raise ValueError("kernel contains NaN or infinite weights")
     if kernel.ndim == 3:
@@ -228,7 +236,10 @@ def convolve(
         # The common case ('same', stride 1): one filter2D call with OpenCV doing the border.
         if image.ndim == 2 or image.shape[2] <= _CV_MAX_CHANNELS:
             out = cv2.filter2D(
-                image, -1, kernel, anchor=((kw - 1) // 2, (kh - 1) // 2),
+                image,
+                -1,
+                kernel,
+                anchor=((kw - 1) // 2, (kh - 1) // 2),
                 borderType=_CV_BORDER[border],
             )
             return out[:, :, None] if image.ndim == 3 and out.ndim == 2 else out
@@ -283,7 +294,10 @@ def pool(
         # views reads each pixel once and beats OpenCV's sliding dilate + slice.
         reduce = np.maximum if mode == "max" else np.minimum
         views = [
-            x[dy : dy + (out_h - 1) * stride + 1 : stride, dx : dx + (out_w - 1) * stride + 1 : stride]
+            x[
+                dy : dy + (out_h - 1) * stride + 1 : stride,
+                dx : dx + (out_w - 1) * stride + 1 : stride,
+            ]
             for dy in range(size)
             for dx in range(size)
         ]
@@ -298,14 +312,16 @@ def pool(
     window = np.ones((size, size), np.uint8)
     op = _POOL_OPS[mode]
     if x.ndim == 3 and x.shape[2] > _CV_MAX_CHANNELS:
-        filtered = np.stack([op(np.ascontiguousarray(x[:, :, c]), window)
-                             for c in range(x.shape[2])], axis=-1)
+        filtered = np.stack(
+            [op(np.ascontiguousarray(x[:, :, c]), window) for c in range(x.shape[2])], axis=-1
+        )
     else:
         filtered = op(x, window)
         if x.ndim == 3 and filtered.ndim == 2:
             filtered = filtered[:, :, None]
-    return np.ascontiguousarray(filtered[: (out_h - 1) * stride + 1 : stride,
-                                         : (out_w - 1) * stride + 1 : stride])
+    return np.ascontiguousarray(
+        filtered[: (out_h - 1) * stride + 1 : stride, : (out_w - 1) * stride + 1 : stride]
+    )
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -325,7 +341,7 @@ _ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 
 def activate(x: np.ndarray, name: str) -> np.ndarray:
-    """Apply a CNN activation: 'none', 'relu', 'abs', 'leaky_relu' (slope 0.01), 'sigmoid', 'tanh'."""
+    """Apply a CNN activation: none, relu, abs, leaky_relu (slope 0.01), sigmoid or tanh."""
     try:
         fn = _ACTIVATIONS[name]
     except KeyError:

@@ -1,8 +1,8 @@
 """What a pane needs to draw a map quickly: a display-sized copy, its levels and its stats.
 
 Computed in the worker thread so the GUI thread only uploads a small, ready image: a
-24-megapixel map is reduced to about one megapixel (twice a full-HD pane) (pixel-area averaging) and keeps its place
-in input coordinates, while hover readouts still read the full-resolution array.
+24-megapixel map is reduced (pixel-area averaging) to about one megapixel, more than a pane
+shows, and keeps its place in input coordinates; hover readouts still read the full array.
 """
 
 from __future__ import annotations

@@ -46,7 +46,11 @@ _TIPS = {
     "levels": "Which values map to the ends of the colormap: the full range (auto), the 1st-99th "
     "percentiles (robust, ignores outliers), or fixed where you set them on the histogram.",
 }
-_COLOR_LABELS = {"gray": "Grayscale", "per-channel": "Per channel (R, G, B)", "rgb": "One RGB kernel"}
+_COLOR_LABELS = {
+    "gray": "Grayscale",
+    "per-channel": "Per channel (R, G, B)",
+    "rgb": "One RGB kernel",
+}
 
 
 def _combo(items, tip: str, labels: dict[str, str] | None = None) -> QComboBox:

@@ -49,7 +49,7 @@ def test_superseded_request_never_lands(qtbot, gated):
 
 
 def test_error_becomes_failed_signal(qtbot, gated):
-    compute, gate, _started, _calls = gated
+    compute, _gate, _started, _calls = gated
     worker = LatestWinsWorker(compute)
     try:
         with qtbot.waitSignal(worker.failed, timeout=5000) as blocker:
