@@ -9,9 +9,18 @@ Three threads, each holding at most one item for the next, so nothing can queue 
 GUI          takes the result and draws it: the input frame and its outputs come from the same
              :class:`LiveResult`, so the panes always show one frame.
 
-A frame overwritten before anyone took it counts as dropped; nothing is ever buffered. The
-kernel and layer settings travel to the processing thread as one immutable :class:`LiveParams`,
-replaced whenever the person edits them, so an edit applies to the next frame.
+A frame overwritten before anyone took it counts as dropped; nothing is ever buffered. A source
+that is not paced (an unthrottled synthetic scene, a video without a frame rate) is read on
+demand instead, one frame per frame processed. The kernel and layer settings travel to the
+processing thread as one immutable :class:`LiveParams`, replaced whenever the person edits
+them, so an edit applies to the next frame.
+
+The GUI thread does as little as possible per frame, because it also holds the GIL while Qt
+paints: the processing thread converts the frame, runs the layer, measures levels and stats,
+and renders the output maps through their colormap, so the GUI only hands finished pictures
+to Qt (the input frame as captured, uint8 without levels). Histograms and stats lines follow
+a few times a second. Freezing (or stopping) puts the panes back into workbench mode on the
+frame on screen: float maps, live histograms, edits recompute.
 """
 
 from __future__ import annotations
@@ -79,8 +88,9 @@ STATUS_INTERVAL_MS = 250
 # the grid it samples.
 _HISTOGRAM_BINS = 500
 _HISTOGRAM_GRID = 200
-# The synthetic scene of the source menu is paced: unthrottled it would burn a core on frames
-# nobody sees. (The benchmark starts an unthrottled one itself.)
+# The synthetic scene of the source menu is paced like a camera: its motion is per frame, so
+# unthrottled it would speed up and slow down with the display. (The benchmark starts an
+# unthrottled one itself.)
 SYNTHETIC_FPS = 60.0
 _UNIT = np.float32(1.0 / 255.0)
 # Longest wait for a thread to end on stop; a camera read stuck longer than this is abandoned.
@@ -179,19 +189,20 @@ def _no_image() -> None:
     return None
 
 
-def _input_view(image: np.ndarray) -> PaneView:
-    """Stats of a uint8 RGB frame, in the [0, 1] units of the working image."""
-    # uint8 min/max are vectorised and cv2.mean is a single pass: ~1 ms for a 1280x720 frame,
-    # where PaneView's usual float stats would cost several.
-    means = cv2.mean(image)[: image.shape[2] if image.ndim == 3 else 1]
-    return PaneView(
-        data=image,
-        levels=(0.0, 255.0),
-        signed=False,
-        minimum=float(image.min()) / 255.0,
-        maximum=float(image.max()) / 255.0,
-        mean=float(np.mean(means)) / 255.0,
-    )
+def _input_view(image: np.ndarray, stats: tuple[float, float, float] | None) -> PaneView:
+    """The input pane's view of a uint8 RGB frame, stats in the [0, 1] units of the layer.
+
+    ``stats`` (min, max, mean) are reused when given: the pane shows them a few times a
+    second, and measuring costs about a millisecond per 1280x720 frame.
+    """
+    if stats is None:
+        means = cv2.mean(image)[: image.shape[2] if image.ndim == 3 else 1]
+        stats = (
+            float(image.min()) / 255.0,
+            float(image.max()) / 255.0,
+            float(np.mean(means)) / 255.0,
+        )
+    return PaneView(image, (0.0, 255.0), False, *stats)
 
 
 def render_as_displayed(
@@ -288,7 +299,12 @@ def display_histogram(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return edges[:-1], counts
 
 
-def process_frame(frame: Frame, params: LiveParams, histograms: bool = False) -> LiveResult:
+def process_frame(
+    frame: Frame,
+    params: LiveParams,
+    histograms: bool = False,
+    input_stats: tuple[float, float, float] | None = None,
+) -> LiveResult:
     """Run the layer on one captured frame and prepare everything the window draws.
 
     Meant for the processing thread: it only reads ``frame`` and ``params``.
@@ -301,6 +317,9 @@ def process_frame(frame: Frame, params: LiveParams, histograms: bool = False) ->
         Kernel, settings and display choices.
     histograms : bool
         Also compute the three panes' histograms (see :func:`display_histogram`).
+    input_stats : tuple of float, optional
+        (min, max, mean) of the input to reuse instead of measuring this frame, for frames
+        whose stats line is not shown (those without histograms).
 
     Returns
     -------
@@ -325,7 +344,7 @@ def process_frame(frame: Frame, params: LiveParams, histograms: bool = False) ->
         _fast_view(second, params.levels_mode),
         time.perf_counter() - start,
     )
-    input_view = _input_view(frame.image)
+    input_view = _input_view(frame.image, None if histograms else input_stats)
     rendered = None
     if params.render or params.record in ("conv", "pooled"):
         # Levels and colormap applied here, in one OpenCV LUT pass per map, rather than by
@@ -428,8 +447,10 @@ class _FrameProcessor(threading.Thread):
         self._capture = capture
         self._on_ready = on_ready
         # Called once a result waits for the GUI: an on-demand source prepares the next frame
-        # then, so it is fresh (not one processing time old) when the GUI frees the slot.
+        # then, so it is fresh when the GUI frees the slot. (Asking as soon as a frame is
+        # taken overlaps more work but measured no faster here, and ~15 ms later on screen.)
         self._on_stored = on_stored
+        self._input_stats: tuple[float, float, float] | None = None
         self._cond = threading.Condition()
         self._params = params
         # (result, processed during a step while paused) or None.
@@ -489,22 +510,32 @@ class _FrameProcessor(threading.Thread):
                 if self._stopping:
                     return
                 stepped = self._paused
-                if stepped:
-                    if self._steps == 0:
-                        continue  # frozen while we waited for this frame: it is not wanted
+                unwanted = stepped and self._steps == 0  # frozen while we waited for it
+                if stepped and not unwanted:
                     self._steps -= 1
                 params = self._params
+            if unwanted:
+                if self._on_stored is not None:
+                    self._on_stored()  # an on-demand source must have a frame for the next step
+                continue
             now = time.perf_counter()
-            histograms = stepped or now - self._last_histograms >= STATUS_INTERVAL_MS / 1000
+            stats = self._input_stats
+            histograms = (
+                stepped or stats is None or now - self._last_histograms >= STATUS_INTERVAL_MS / 1000
+            )
             if histograms:
                 self._last_histograms = now
+            item: LiveResult | _Failure
             try:
-                item: LiveResult | _Failure = process_frame(frame, params, histograms)
+                item = process_frame(frame, params, histograms, stats)
             except ValueError as exc:
                 item = _Failure(str(exc))
             except Exception as exc:  # a bug: a message in the window, never a dead thread
                 _log.exception("processing a live frame failed")
                 item = _Failure(f"Unexpected error: {type(exc).__name__}: {exc}")
+            else:
+                view = item.input_view
+                self._input_stats = (view.minimum, view.maximum, view.mean)
             with self._cond:
                 if self._stopping:
                     return
@@ -559,6 +590,23 @@ class SourceChoice:
                 raise SourceError("Choose a video file first.")
             return VideoFileSource(self.path, loop=True)
         return SyntheticSource(self.size or (640, 480), fps=SYNTHETIC_FPS)
+
+
+def _choice_for(source: FrameSource, current: SourceChoice) -> SourceChoice:
+    """The choice describing ``source`` (``current`` for a kind the toolbar cannot show)."""
+    if isinstance(source, SyntheticSource):
+        return replace(current, kind="synthetic", size=source.frame_size)
+    if isinstance(source, VideoFileSource):
+        return replace(current, kind="file", path=source.path)
+    if isinstance(source, CameraSource):
+        return replace(
+            current,
+            kind="camera",
+            camera=source.index,
+            size=source.requested_size,
+            mirror=source.mirror,
+        )
+    return current
 
 
 # --------------------------------------------------------------------------------------------
@@ -792,6 +840,7 @@ class LiveController(QObject):
             return False
         self._session += 1
         session = self._session
+        self.choice = _choice_for(source, self.choice)  # the toolbar shows what runs
         self._source = source
         self._source_name = source.name
         self._params = params

@@ -255,7 +255,10 @@ class LiveToolbar(QToolBar):
             for width, height in SIZES:
                 box.addItem(f"{width}x{height}", f"{width}x{height}")
             found = box.findData(_size_text(choice.size))
-            box.setCurrentIndex(found if found >= 0 else 0)
+            if found < 0 and choice.size is not None:  # a size started from code
+                box.addItem(_size_text(choice.size), _size_text(choice.size))
+                found = box.count() - 1
+            box.setCurrentIndex(max(found, 0))
         finally:
             box.blockSignals(False)
         self._sync_enabled()
@@ -378,6 +381,8 @@ class LiveToolbar(QToolBar):
     # -- controller signals --------------------------------------------------------------------
     def _on_running_changed(self, running: bool) -> None:
         self.start_action.setChecked(running)
+        if running:
+            self._show_choice()  # the source may have been started by code, not these boxes
         icon = QStyle.StandardPixmap.SP_MediaStop if running else QStyle.StandardPixmap.SP_MediaPlay
         self.start_action.setIcon(self._window.style().standardIcon(icon))
         self._live_badge_action.setVisible(running)

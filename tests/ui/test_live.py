@@ -20,6 +20,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QAction, QKeySequence
 
+from core.display import apply_colormap, colormap_lut
 from core.images import to_grayscale
 from core.kernels import preset
 from core.recording import RecordingError
@@ -555,3 +556,51 @@ def test_find_cameras_on_a_machine_without_cameras(qtbot, live_window):
     assert "No camera found" in window.banner.text()
     box = window.live_toolbar.source_box
     assert [box.itemText(i) for i in range(box.count())] == ["Synthetic scene", "Video file..."]
+
+
+def test_output_panes_show_the_maps_as_displayed_and_keep_fixed_levels(qtbot, live_window):
+    window = live_window
+    frames = Recorder(window)
+    assert window.live.start(SyntheticSource(SMALL))
+    frames.wait_for(qtbot, 3)
+    # Streaming: the conv pane shows the map rendered with its colormap and levels.
+    last = frames.results[-1]
+    rgb, levels = last.rendered[0]
+    assert levels == last.processed.conv.levels  # auto levels: the frame's own
+    expected = apply_colormap(last.processed.conv.data, colormap_lut("coolwarm"), levels)
+    assert (np.abs(rgb.astype(int) - expected).max(axis=2) > 1).mean() < 1e-3
+    # The person drags the conv histogram's level region: levels become fixed, and the next
+    # frames are rendered with the dragged levels.
+    window.conv_pane.histogram.setLevels(-0.25, 0.25)
+    assert window.controls.levels_mode() == "fixed"
+    qtbot.waitUntil(
+        lambda: frames.results[-1].rendered[0][1] == pytest.approx((-0.25, 0.25)),
+        timeout=WAIT_MS,
+    )
+    frames.wait_for(qtbot, 2)
+    assert window.conv_pane.levels() == pytest.approx((-0.25, 0.25))
+    assert frames.mismatches == []
+    # Frozen, the pane is back to the float map, still with those levels (what saves use).
+    window.live.set_frozen(True)
+    assert window.conv_pane.image.image.dtype == np.float32
+    assert window.conv_pane.levels() == pytest.approx((-0.25, 0.25))
+    assert window.conv_pane.histogram.getLevels() == pytest.approx((-0.25, 0.25))
+
+
+def test_freeze_and_step_an_on_demand_source(qtbot, live_window):
+    """An unpaced source is read one frame per frame processed: stepping must still work."""
+    window = live_window
+    frames = Recorder(window)
+    assert window.live.start(CounterSource())
+    frames.wait_for(qtbot, 3)
+    for _ in range(5):
+        window.live.set_frozen(True)
+        count = frames.count
+        with qtbot.waitSignal(window.live.frame_shown, timeout=WAIT_MS):
+            window.live.step()
+        assert frames.count >= count + 1
+        window.live.set_frozen(False)
+        frames.wait_for(qtbot, 2)
+    assert frames.mismatches == []
+    indices = frames.indices
+    assert all(b > a for a, b in itertools.pairwise(indices)), indices
