@@ -92,7 +92,8 @@ def _screenshot(window, image: Path, path: Path, settings) -> int:
     window.hover_at(w * 0.37 + 0.5, h * 0.42 + 0.5, window.conv_pane)
     from PySide6.QtWidgets import QApplication
 
-    for pane in window.panes:  # histograms follow a new image a moment later: now, please
+    for pane in window.panes:  # histograms and stats follow a new image later: now, please
+        pane.flush_stats()
         if pane.histogram is not None:
             pane.histogram.flush()
     QApplication.processEvents()

@@ -1325,7 +1325,6 @@ class LiveController(QObject):
             # drag of the level region sets the levels of the next frames (see _fixed_levels)
             # instead of re-levelling those pixels.
             histogram.imageItem = _no_image
-            pane.histogram_follows_levels = False
         for pane in self._window.panes:
             pane.defer_stats = True
         hist = self._window.input_pane.histogram
@@ -1360,7 +1359,6 @@ class LiveController(QObject):
         for pane in self._histogram_panes():
             pane.histogram.imageItem = weakref.ref(pane.image)
             pane.image.sigImageChanged.connect(pane.histogram.imageChanged)
-            pane.histogram_follows_levels = True
             pane.histogram.gradientChanged()  # a colormap picked meanwhile reaches the image
             if pane.image.image is not None:
                 # The histogram and level region of the last frame; blocked, because a level

@@ -128,12 +128,13 @@ class ImagePane(pg.GraphicsLayoutWidget):
         self._menu_actions: list[QAction] = []
         self._stats_text = ""
         self._setting_levels = False
-        # Live mode sets this False and syncs the histogram a few times a second instead:
-        # moving its level region per frame repaints the pane a second time.
-        self.histogram_follows_levels = True
         # Live mode: set_stats only stores the text and flush_stats() shows it, a few times a
         # second; a label changing per frame widens the repaint to the whole pane.
         self.defer_stats = False
+        self._stats_timer = QTimer(self)
+        self._stats_timer.setSingleShot(True)
+        self._stats_timer.setInterval(HISTOGRAM_DELAY_MS)
+        self._stats_timer.timeout.connect(self._refresh_stats)
         self._rendered_levels: tuple[float, float] | None = None  # see set_rendered
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
@@ -184,9 +185,10 @@ class ImagePane(pg.GraphicsLayoutWidget):
             return
         self._setting_levels = True
         try:
+            # The histogram's level region follows the image's levels when it catches up
+            # (_ThrottledHistogram): moving it now would repaint the histogram and its axis
+            # on the path of every new image.
             self.image.setImage(data, levels=levels, autoLevels=False)
-            if self.histogram is not None and levels is not None and self.histogram_follows_levels:
-                self.histogram.setLevels(*levels)
         finally:
             self._setting_levels = False
         if rect is not None:
@@ -211,10 +213,13 @@ class ImagePane(pg.GraphicsLayoutWidget):
     def set_stats(self, text: str) -> None:
         self._stats_text = text
         if not self.defer_stats:
-            self._refresh_stats()
+            # Shown a moment later, like the histogram: a label whose text changes re-lays
+            # the pane out, which would widen the repaint of a new image to the whole pane.
+            self._stats_timer.start()
 
     def flush_stats(self) -> None:
-        """Show the latest stats text (see ``defer_stats``)."""
+        """Show the latest stats text now (see ``defer_stats``)."""
+        self._stats_timer.stop()
         self._refresh_stats()
 
     def set_readout(self, text: str) -> None:
