@@ -7,8 +7,8 @@ edit latency
     From a kernel-cell change (``editor.set_kernel`` with one weight nudged) to the end of the
     paint that shows its result in the convolution and pooled panes. When ``result_shown``
     fires, pending events are processed at once, so the paint that would follow anyway (of
-    the regions the new images dirtied) is part of the measurement. Each edit starts from a quiet window.
-    On ~1 MP (1000x1000) and 12 MP (4000x3000) images.
+    the regions the new images dirtied) is part of the measurement. Each edit starts from a
+    quiet window. On ~1 MP (1000x1000) and 12 MP (4000x3000) images.
 max stall
     A 5 ms QTimer runs while a 24 MP (6000x4000) image is loaded, a 15x15 kernel is applied and
     the result is painted; the figure is the largest gap between two ticks (or the last tick

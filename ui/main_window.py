@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -34,8 +33,14 @@ from core.export import export_all
 from core.images import ImageError, SaveError, load_image, save_png, save_raw, to_grayscale
 from core.kernels import DEFAULT_PRESET, Kernel, kernel_from_dict, preset
 from core.pipeline import PipelineSettings
-from core.preview import MAX_WORKING_PIXELS, PaneView, Processed, make_view, process_for_display
-from core.preview import fit_working_size
+from core.preview import (
+    MAX_WORKING_PIXELS,
+    PaneView,
+    Processed,
+    fit_working_size,
+    make_view,
+    process_for_display,
+)
 from resources import DEFAULT_SAMPLE, SAMPLES
 from ui.controls import ControlPanel
 from ui.help import show_help
@@ -173,10 +178,16 @@ class MainWindow(QMainWindow):
         for pane, tip in tips.items():
             pane.setToolTip(tip)
         for pane in (self.conv_pane, self.pooled_pane):
-            pane.add_menu_action("Save raw...", lambda p=pane: self.save_pane_raw(p),
-                                 "Save the exact float32 values (TIFF or .npy).")
-            pane.add_menu_action("Save as displayed...", lambda p=pane: self.save_pane_png(p),
-                                 "Save what you see, colormap and levels applied (PNG).")
+            pane.add_menu_action(
+                "Save raw...",
+                lambda p=pane: self.save_pane_raw(p),
+                "Save the exact float32 values (TIFF or .npy).",
+            )
+            pane.add_menu_action(
+                "Save as displayed...",
+                lambda p=pane: self.save_pane_png(p),
+                "Save what you see, colormap and levels applied (PNG).",
+            )
 
     def _build_layout(self) -> None:
         self.banner = QLabel()
@@ -226,6 +237,10 @@ class MainWindow(QMainWindow):
         self.busy.setRange(0, 0)
         self.busy.setMaximumWidth(120)
         self.busy.setToolTip("Working in the background; the window stays usable.")
+        # Keep its place while hidden: showing it must not re-lay out (and repaint) the window.
+        policy = self.busy.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.busy.setSizePolicy(policy)
         self.busy.hide()
         self.timing = QLabel()
         self.statusBar().addPermanentWidget(self.timing)
@@ -252,30 +267,56 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        self._action(file_menu, "&Open image...", self.open_dialog, QKeySequence.StandardKey.Open,
-                     "Open an image file.")
+        self._action(
+            file_menu,
+            "&Open image...",
+            self.open_dialog,
+            QKeySequence.StandardKey.Open,
+            "Open an image file.",
+        )
         samples = file_menu.addMenu("Open &sample")
         for name, path in SAMPLES.items():
             self._action(samples, name, lambda _=False, p=path: self.open_path(p))
         self.recent_menu = file_menu.addMenu("Open &recent")
-        self._action(file_menu, "&Paste image", self.paste_image, QKeySequence.StandardKey.Paste,
-                     "Use the image on the clipboard as the input.")
+        self._action(
+            file_menu,
+            "&Paste image",
+            self.paste_image,
+            QKeySequence.StandardKey.Paste,
+            "Use the image on the clipboard as the input.",
+        )
         file_menu.addSeparator()
-        self._action(file_menu, "&Export all...", self.export_dialog, QKeySequence.StandardKey.Save,
-                     "Write the input, the kernel and both outputs (raw and as displayed) "
-                     "into a folder.")
+        self._action(
+            file_menu,
+            "&Export all...",
+            self.export_dialog,
+            QKeySequence.StandardKey.Save,
+            "Write the input, the kernel and both outputs (raw and as displayed) into a folder.",
+        )
         save_menu = file_menu.addMenu("Save output")
         self._action(save_menu, "Convolution raw...", lambda: self.save_pane_raw(self.conv_pane))
-        self._action(save_menu, "Convolution as displayed...",
-                     lambda: self.save_pane_png(self.conv_pane))
+        self._action(
+            save_menu, "Convolution as displayed...", lambda: self.save_pane_png(self.conv_pane)
+        )
         self._action(save_menu, "Pooled raw...", lambda: self.save_pane_raw(self.pooled_pane))
-        self._action(save_menu, "Pooled as displayed...",
-                     lambda: self.save_pane_png(self.pooled_pane))
+        self._action(
+            save_menu, "Pooled as displayed...", lambda: self.save_pane_png(self.pooled_pane)
+        )
         file_menu.addSeparator()
-        self._action(file_menu, "Load &kernel...", self.load_kernel_dialog, None,
-                     "Load kernel weights from a JSON file.")
-        self._action(file_menu, "Save k&ernel...", self.save_kernel_dialog, None,
-                     "Save the kernel's weights to a JSON file.")
+        self._action(
+            file_menu,
+            "Load &kernel...",
+            self.load_kernel_dialog,
+            None,
+            "Load kernel weights from a JSON file.",
+        )
+        self._action(
+            file_menu,
+            "Save k&ernel...",
+            self.save_kernel_dialog,
+            None,
+            "Save the kernel's weights to a JSON file.",
+        )
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
@@ -284,15 +325,29 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.editor.redo_action)
 
         view_menu = bar.addMenu("&View")
-        self._action(view_menu, "&Fit image", self.fit_view, "Ctrl+0",
-                     "Zoom all panes to show the whole image.")
-        self._action(view_menu, "&Auto levels", lambda: self.controls.set_levels_mode("auto"),
-                     None, "Map each pane's full value range onto its colormap again.")
+        self._action(
+            view_menu,
+            "&Fit image",
+            self.fit_view,
+            "Ctrl+0",
+            "Zoom all panes to show the whole image.",
+        )
+        self._action(
+            view_menu,
+            "&Auto levels",
+            lambda: self.controls.set_levels_mode("auto"),
+            None,
+            "Map each pane's full value range onto its colormap again.",
+        )
 
         help_menu = bar.addMenu("&Help")
-        self._action(help_menu, "&How ConvScope works", lambda: show_help(self),
-                     QKeySequence.StandardKey.HelpContents,
-                     "Convolution, activation and pooling explained with the lecture's examples.")
+        self._action(
+            help_menu,
+            "&How ConvScope works",
+            lambda: show_help(self),
+            QKeySequence.StandardKey.HelpContents,
+            "Convolution, activation and pooling explained with the lecture's examples.",
+        )
 
     # -- opening images --------------------------------------------------------------------
     def open_path(self, path: str | Path) -> None:
@@ -351,8 +406,12 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return
         self.worker.submit(
-            ProcessRequest(self.loaded.for_mode(settings.color), self.editor.kernel(), settings,
-                           self._levels_request_mode())
+            ProcessRequest(
+                self.loaded.for_mode(settings.color),
+                self.editor.kernel(),
+                settings,
+                self._levels_request_mode(),
+            )
         )
 
     def _levels_request_mode(self) -> str:
@@ -373,12 +432,20 @@ class MainWindow(QMainWindow):
         kh, kw = k.shape
         padding = f"pad {s.padding}" if isinstance(s.padding, int) else s.padding
         extras = "".join(
-            f" {label} {v}" for label, v in (("stride", s.stride), ("dilation", s.dilation)) if v > 1
+            f" {label} {v}"
+            for label, v in (("stride", s.stride), ("dilation", s.dilation))
+            if v > 1
         )
         ch, cw = geom.conv.shape
         self.conv_pane.set_title(f"Convolution {kh}x{kw} {padding}{extras} -> {cw}x{ch}")
-        activation = {"none": "", "relu": "ReLU", "abs": "|x|", "leaky_relu": "leaky ReLU",
-                      "sigmoid": "sigmoid", "tanh": "tanh"}[s.activation]
+        activation = {
+            "none": "",
+            "relu": "ReLU",
+            "abs": "|x|",
+            "leaky_relu": "leaky ReLU",
+            "sigmoid": "sigmoid",
+            "tanh": "tanh",
+        }[s.activation]
         if geom.pooled is not None:
             ph, pw = geom.pooled.shape
             p = s.pool_size
@@ -552,7 +619,9 @@ class MainWindow(QMainWindow):
         data, label = found
         if path is None:
             path, _ = QFileDialog.getSaveFileName(
-                self, "Save raw values", str(Path(self._last_folder()) / f"{self._stem()}_{label}.tif"),
+                self,
+                "Save raw values",
+                str(Path(self._last_folder()) / f"{self._stem()}_{label}.tif"),
                 "Float32 TIFF (*.tif *.tiff);;NumPy array (*.npy)",
             )
             if not path:
@@ -566,7 +635,9 @@ class MainWindow(QMainWindow):
         data, label = found
         if path is None:
             path, _ = QFileDialog.getSaveFileName(
-                self, "Save as displayed", str(Path(self._last_folder()) / f"{self._stem()}_{label}.png"),
+                self,
+                "Save as displayed",
+                str(Path(self._last_folder()) / f"{self._stem()}_{label}.png"),
                 "PNG image (*.png)",
             )
             if not path:
@@ -592,7 +663,9 @@ class MainWindow(QMainWindow):
         if self.live.is_running():
             self.live.snapshot()  # Ctrl+S while live: the frame on screen, named by its index
             return
-        folder = QFileDialog.getExistingDirectory(self, "Export all into folder", self._last_folder())
+        folder = QFileDialog.getExistingDirectory(
+            self, "Export all into folder", self._last_folder()
+        )
         if folder:
             self.export_to(folder)
 
@@ -606,14 +679,18 @@ class MainWindow(QMainWindow):
         written: list[Path] = []
 
         def run() -> None:
-            written.extend(export_all(
-                folder, self._stem(),
-                image=self.loaded.image, kernel=result.kernel,
-                outputs={
-                    "conv": (result.conv, self.displayed_rgb(self.conv_pane, result.conv)),
-                    label: (second, self.displayed_rgb(self.pooled_pane, second)),
-                },
-            ))
+            written.extend(
+                export_all(
+                    folder,
+                    self._stem(),
+                    image=self.loaded.image,
+                    kernel=result.kernel,
+                    outputs={
+                        "conv": (result.conv, self.displayed_rgb(self.conv_pane, result.conv)),
+                        label: (second, self.displayed_rgb(self.pooled_pane, second)),
+                    },
+                )
+            )
 
         self._save(run, folder)
         return written
@@ -644,11 +721,11 @@ class MainWindow(QMainWindow):
         self.show_status(text)
 
     # -- drag and drop ---------------------------------------------------------------------
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls() or event.mimeData().hasImage():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def dropEvent(self, event) -> None:
         mime = event.mimeData()
         urls = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
         if urls:
@@ -705,10 +782,12 @@ class MainWindow(QMainWindow):
         try:
             options = json.loads(s.value("options", "", type=str))
             self.controls.set_settings(PipelineSettings(**options["layer"]))
-            if options["colormap"] in [self.controls.colormap.itemData(i)
-                                       for i in range(self.controls.colormap.count())]:
+            if options["colormap"] in [
+                self.controls.colormap.itemData(i) for i in range(self.controls.colormap.count())
+            ]:
                 self.controls.colormap.setCurrentIndex(
-                    self.controls.colormap.findData(options["colormap"]))
+                    self.controls.colormap.findData(options["colormap"])
+                )
             self.controls.set_levels_mode(options.get("levels", "auto"))
         except (ValueError, TypeError, KeyError, AttributeError):
             # No or corrupt saved options: defaults, also for any widget set before the error.
@@ -721,11 +800,16 @@ class MainWindow(QMainWindow):
         s.setValue("window_state", self.saveState())
         s.setValue("kernel", json.dumps(self.editor.kernel().to_dict()))
         layer = self.controls.settings()
-        s.setValue("options", json.dumps({
-            "layer": {k: getattr(layer, k) for k in layer.__dataclass_fields__},
-            "colormap": self.controls.colormap_name(),
-            "levels": self.controls.levels_mode(),
-        }))
+        s.setValue(
+            "options",
+            json.dumps(
+                {
+                    "layer": {k: getattr(layer, k) for k in layer.__dataclass_fields__},
+                    "colormap": self.controls.colormap_name(),
+                    "levels": self.controls.levels_mode(),
+                }
+            ),
+        )
         s.sync()
 
     # -- shutdown --------------------------------------------------------------------------
@@ -736,7 +820,7 @@ class MainWindow(QMainWindow):
         self.loader.stop()
         self.worker.stop()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
         self.shutdown()
         super().closeEvent(event)

@@ -254,7 +254,7 @@ class ImagePane(pg.GraphicsLayoutWidget):
         else:
             self.hovered.emit(None)
 
-    def leaveEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def leaveEvent(self, event) -> None:
         self.hovered.emit(None)
         super().leaveEvent(event)
 
