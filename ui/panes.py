@@ -189,6 +189,10 @@ class ImagePane(pg.GraphicsLayoutWidget):
             # (_ThrottledHistogram): moving it now would repaint the histogram and its axis
             # on the path of every new image.
             self.image.setImage(data, levels=levels, autoLevels=False)
+            if levels is not None:
+                # setImage applies levels that were set while the item had no image (pyqtgraph
+                # keeps them "deferred") after ours; setting ours again wins.
+                self.image.setLevels(levels)
         finally:
             self._setting_levels = False
         if rect is not None:

@@ -88,6 +88,18 @@ def test_window_builds_and_shows_the_default_sample(window):
     assert window.windowTitle() == "ConvScope - boxes-and-lines.png"
 
 
+def test_signed_output_is_drawn_with_symmetric_levels_centred_on_zero(window, qtbot):
+    conv = window.processed.result.conv
+    extreme = float(np.abs(conv).max())
+    for levels in (window.conv_pane.image.getLevels(), window.conv_pane.levels()):
+        assert np.allclose(levels, (-extreme, extreme), rtol=1e-5)
+    # The histogram's level region catches up a moment later and agrees.
+    qtbot.waitUntil(
+        lambda: np.allclose(window.conv_pane.histogram.getLevels(), (-extreme, extreme), rtol=1e-5),
+        timeout=2000,
+    )
+
+
 def test_editing_a_cell_recomputes_against_an_independent_reference(window):
     edit_cell(window, 1, 1, "2.5")
     settle(window)
