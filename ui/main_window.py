@@ -34,7 +34,6 @@ from core.images import ImageError, SaveError, load_image, save_png, save_raw, t
 from core.kernels import DEFAULT_PRESET, Kernel, kernel_from_dict, preset
 from core.pipeline import PipelineSettings
 from core.preview import (
-    MAX_WORKING_PIXELS,
     PaneView,
     Processed,
     fit_working_size,
@@ -841,6 +840,3 @@ def qimage_to_array(qimage: QImage) -> np.ndarray:
     w, h, stride = rgb.width(), rgb.height(), rgb.bytesPerLine()
     buffer = np.frombuffer(rgb.constBits(), np.uint8, count=stride * h).reshape(h, stride)
     return buffer[:, : w * 3].reshape(h, w, 3).astype(np.float32) / 255.0
-
-
-__all__ = ["MAX_WORKING_PIXELS", "MainWindow", "load_input"]
