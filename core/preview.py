@@ -46,19 +46,39 @@ def reduce_for_display(data: np.ndarray, max_pixels: int = MAX_DISPLAY_PIXELS) -
     return cv2.resize(data, size, interpolation=cv2.INTER_AREA)
 
 
+def _min_max_mean(data: np.ndarray) -> tuple[float, float, float] | None:
+    """One OpenCV pass each for a finite single-channel map; None when NaN or inf is present."""
+    if data.ndim != 2 or data.dtype != np.float32:
+        return None
+    low, high, _, _ = cv2.minMaxLoc(data)
+    mean = cv2.mean(data)[0]
+    if not (math.isfinite(low) and math.isfinite(high) and math.isfinite(mean)):
+        return None  # minMaxLoc skips NaN, so the mean is what reveals it
+    return float(low), float(high), float(mean)
+
+
 def make_view(data: np.ndarray, levels_mode: str = "auto") -> PaneView:
-    """Display copy, levels ('auto' or 'robust') and min/max/mean of a feature map."""
+    """Display copy, levels ('auto' or 'robust') and min/max/mean of a feature map.
+
+    Runs on every edit and every live frame, so each pass over the map counts: a finite 2-D
+    map takes three OpenCV passes, and 'auto' levels follow from its extent alone.
+    """
     reduced = reduce_for_display(data)
-    sample = data if data.size < 4_000_000 else data[::2, ::2]  # a mean needs no more
-    # One min and one max pass; the NaN-aware functions (which copy the data) only when there
-    # is NaN or inf to skip. This runs on every edit, so each pass over the map counts.
-    minimum, maximum = float(np.min(data)), float(np.max(data))
-    if math.isfinite(minimum) and math.isfinite(maximum):
-        signed, mean = minimum < 0, float(np.mean(sample, dtype=np.float64))
+    stats = _min_max_mean(data)
+    if stats is not None:
+        minimum, maximum, mean = stats
+        signed = minimum < 0
+        source = np.array([minimum, maximum], np.float32) if levels_mode == "auto" else reduced
     else:
-        minimum, maximum = float(np.nanmin(data)), float(np.nanmax(data))
-        signed, mean = is_signed(data), float(np.nanmean(sample))
-    source = reduced if levels_mode == "robust" else data
+        # The NaN-aware functions copy the data: only when there is NaN or inf to skip.
+        sample = data if data.size < 4_000_000 else data[::2, ::2]  # a mean needs no more
+        minimum, maximum = float(np.min(data)), float(np.max(data))
+        if math.isfinite(minimum) and math.isfinite(maximum):
+            signed, mean = minimum < 0, float(np.mean(sample, dtype=np.float64))
+        else:
+            minimum, maximum = float(np.nanmin(data)), float(np.nanmax(data))
+            signed, mean = is_signed(data), float(np.nanmean(sample))
+        source = reduced if levels_mode == "robust" else data
     return PaneView(
         data=reduced,
         levels=compute_levels(source, mode=levels_mode, signed=signed),

@@ -42,10 +42,10 @@ import numpy as np
 from PySide6.QtCore import QObject, QPointF, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFileDialog
 
-from core.display import COLORMAPS, apply_colormap, colormap_lut, compute_levels, default_colormap
+from core.display import COLORMAPS, apply_colormap, colormap_lut, default_colormap
 from core.kernels import Kernel
 from core.pipeline import PipelineSettings, run_pipeline
-from core.preview import MAX_DISPLAY_PIXELS, PaneView, Processed, make_view
+from core.preview import PaneView, Processed, make_view
 from core.recording import RecordingError, VideoRecorder
 from core.sources import (
     CameraSource,
@@ -244,32 +244,6 @@ def _lut_image(lut: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(lut.reshape(256, 1, 3))
 
 
-def _fast_view(data: np.ndarray, levels_mode: str) -> PaneView:
-    """What :func:`core.preview.make_view` returns, in three passes instead of seven.
-
-    For the common live case, a 2-D float32 map of display size with auto levels and no
-    NaN or inf: OpenCV's one-pass min/max and mean, and the auto levels follow from the
-    extent. Anything else goes to ``make_view``.
-    """
-    if data.ndim != 2 or data.dtype != np.float32 or levels_mode != "auto":
-        return make_view(data, levels_mode)
-    if data.size > MAX_DISPLAY_PIXELS:
-        return make_view(data, levels_mode)
-    low, high, _, _ = cv2.minMaxLoc(data)
-    mean = cv2.mean(data)[0]
-    if not (math.isfinite(low) and math.isfinite(high) and math.isfinite(mean)):
-        return make_view(data, levels_mode)  # NaN (minMaxLoc skips it) or inf
-    extent = np.array([low, high], np.float32)
-    return PaneView(
-        data=np.ascontiguousarray(data),
-        levels=compute_levels(extent, mode="auto", signed=low < 0),
-        signed=low < 0,
-        minimum=float(low),
-        maximum=float(high),
-        mean=float(mean),
-    )
-
-
 def display_histogram(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The histogram a pane shows for ``data``, as pyqtgraph's ``ImageItem.getHistogram``.
 
@@ -340,8 +314,8 @@ def process_frame(
     second = result.pooled if result.pooled is not None else result.activated
     processed = Processed(
         result,
-        _fast_view(result.conv, params.levels_mode),
-        _fast_view(second, params.levels_mode),
+        make_view(result.conv, params.levels_mode),
+        make_view(second, params.levels_mode),
         time.perf_counter() - start,
     )
     input_view = _input_view(frame.image, None if histograms else input_stats)
