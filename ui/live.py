@@ -44,8 +44,8 @@ from PySide6.QtWidgets import QFileDialog
 
 from core.display import COLORMAPS, apply_colormap, colormap_lut, default_colormap
 from core.kernels import Kernel
-from core.pipeline import PipelineSettings, run_pipeline
-from core.preview import PaneView, Processed, make_view
+from core.pipeline import PipelineSettings
+from core.preview import PaneView, Processed, process_for_display
 from core.recording import RecordingError, VideoRecorder
 from core.sources import (
     CameraSource,
@@ -310,14 +310,7 @@ def process_frame(
     # a still image (bias, levels, readouts). One fused multiply-and-cast pass.
     working = np.multiply(frame.image, _UNIT, dtype=np.float32)
     working.setflags(write=False)
-    result = run_pipeline(working, params.kernel, params.settings)
-    second = result.pooled if result.pooled is not None else result.activated
-    processed = Processed(
-        result,
-        make_view(result.conv, params.levels_mode),
-        make_view(second, params.levels_mode),
-        time.perf_counter() - start,
-    )
+    processed = process_for_display(working, params.kernel, params.settings, params.levels_mode)
     input_view = _input_view(frame.image, None if histograms else input_stats)
     rendered = None
     if params.render or params.record in ("conv", "pooled"):
