@@ -645,7 +645,7 @@ class LiveController(QObject):
     """Runs live mode for a :class:`~ui.main_window.MainWindow`.
 
     Owns the capture and processing threads and an optional recorder; draws every result into
-    the window's panes through the window's own code (``_on_processed``, ``hover_at``) so
+    the window's panes through the window's own code (``show_processed``, ``hover_at``) so
     every workbench control keeps working live.
 
     Signals
@@ -1035,7 +1035,7 @@ class LiveController(QObject):
             if not window.interactive:
                 return []
             folder = QFileDialog.getExistingDirectory(
-                window, "Save snapshots into folder", self._snapshot_folder or window._last_folder()
+                window, "Save snapshots into folder", self._snapshot_folder or window.last_folder()
             )
             if not folder:
                 return []
@@ -1070,12 +1070,12 @@ class LiveController(QObject):
         path, _ = QFileDialog.getOpenFileName(
             window,
             "Open video file",
-            window._last_folder(),
+            window.last_folder(),
             "Videos (*.avi *.mp4 *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)",
         )
         if not path:
             return False
-        window._remember_folder(Path(path).parent)
+        window.remember_folder(Path(path).parent)
         self.set_choice(replace(self.choice, kind="file", path=Path(path)))
         return True
 
@@ -1137,10 +1137,10 @@ class LiveController(QObject):
                 f"Live: {name}" if size in name else f"Live: {name}  {size}"
             )
             window.input_pane.set_stats(result.input_view.stats_text)
-        if resized and (self._fit_pending or not window._view_contains_image()):
+        if resized and (self._fit_pending or not window.view_contains_image()):
             self._fit_pending = False
             window.fit_view()
-        window._on_processed(None, result.processed)
+        window.show_processed(result.processed)
         if result.rendered is not None and self._histograms_detached:
             panes = (window.conv_pane, window.pooled_pane)
             for pane, (rgb, levels) in zip(panes, result.rendered, strict=True):

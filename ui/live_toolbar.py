@@ -366,7 +366,7 @@ class LiveToolbar(QToolBar):
         elif self._window.interactive:
             pane = self.record_box.currentData()
             stamp = QDateTime.currentDateTime().toString("yyyyMMdd-HHmmss")
-            default = Path(self._window._last_folder()) / f"convscope-{pane}-{stamp}.avi"
+            default = Path(self._window.last_folder()) / f"convscope-{pane}-{stamp}.avi"
             path, _ = QFileDialog.getSaveFileName(
                 self._window,
                 "Record to video file",
@@ -374,7 +374,7 @@ class LiveToolbar(QToolBar):
                 "MJPG video (*.avi);;MPEG-4 video (*.mp4)",
             )
             if path:
-                self._window._remember_folder(Path(path).parent)
+                self._window.remember_folder(Path(path).parent)
                 controller.start_recording(path, pane)
         self.record_action.setChecked(controller.is_recording())
 

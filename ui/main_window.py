@@ -358,7 +358,7 @@ class MainWindow(QMainWindow):
         self.loader.submit((name, image))
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", self._last_folder(), IMAGE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", self.last_folder(), IMAGE_FILTER)
         if path:
             self.open_path(path)
 
@@ -384,7 +384,7 @@ class MainWindow(QMainWindow):
         if loaded.path is not None:
             self._remember_file(loaded.path)
         self.request_update()
-        if first or not self._view_contains_image():
+        if first or not self.view_contains_image():
             self.fit_view()
         self.show_status(f"Opened {loaded.name} ({w}x{h})")
 
@@ -420,10 +420,14 @@ class MainWindow(QMainWindow):
     def _on_kernel_changed(self, _kernel) -> None:
         self.request_update()
 
-    def _on_processed(self, _job, processed: Processed) -> None:
-        if _job is not None and (self.loaded is None or not self.loaded.owns(_job.payload.image)):
+    def _on_processed(self, job, processed: Processed) -> None:
+        if self.loaded is None or not self.loaded.owns(job.payload.image):
             self._emit_idle_if_done()  # computed for an input no longer shown (live moved on)
             return
+        self.show_processed(processed)
+
+    def show_processed(self, processed: Processed) -> None:
+        """Show a result in the convolution and pooled panes (also live mode's entry point)."""
         self.processed = processed
         result = processed.result
         geom = result.geometry
@@ -482,7 +486,7 @@ class MainWindow(QMainWindow):
         if self.processed is not None and self.controls.levels_mode() != "fixed":
             self.request_update()  # levels are computed in the worker
         elif self.processed is not None:
-            self._on_processed(None, self.processed)
+            self.show_processed(self.processed)
 
     def _on_levels_edited(self) -> None:
         self.controls.levels.blockSignals(True)
@@ -510,7 +514,7 @@ class MainWindow(QMainWindow):
             h, w = self.loaded.image.shape[:2]
             self.input_pane.view.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
 
-    def _view_contains_image(self) -> bool:
+    def view_contains_image(self) -> bool:
         if self.loaded is None:
             return False
         (x0, x1), (y0, y1) = self.input_pane.view.viewRange()
@@ -620,7 +624,7 @@ class MainWindow(QMainWindow):
             path, _ = QFileDialog.getSaveFileName(
                 self,
                 "Save raw values",
-                str(Path(self._last_folder()) / f"{self._stem()}_{label}.tif"),
+                str(Path(self.last_folder()) / f"{self._stem()}_{label}.tif"),
                 "Float32 TIFF (*.tif *.tiff);;NumPy array (*.npy)",
             )
             if not path:
@@ -636,7 +640,7 @@ class MainWindow(QMainWindow):
             path, _ = QFileDialog.getSaveFileName(
                 self,
                 "Save as displayed",
-                str(Path(self._last_folder()) / f"{self._stem()}_{label}.png"),
+                str(Path(self.last_folder()) / f"{self._stem()}_{label}.png"),
                 "PNG image (*.png)",
             )
             if not path:
@@ -645,25 +649,25 @@ class MainWindow(QMainWindow):
 
     def load_kernel_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Load kernel", self._last_folder(), "Kernel JSON (*.json)"
+            self, "Load kernel", self.last_folder(), "Kernel JSON (*.json)"
         )
         if path and self.editor.load_file(path):
-            self._remember_folder(Path(path).parent)
+            self.remember_folder(Path(path).parent)
 
     def save_kernel_dialog(self) -> None:
         name = f"{self.editor.kernel().name}.json"
         path, _ = QFileDialog.getSaveFileName(
-            self, "Save kernel", str(Path(self._last_folder()) / name), "Kernel JSON (*.json)"
+            self, "Save kernel", str(Path(self.last_folder()) / name), "Kernel JSON (*.json)"
         )
         if path and self.editor.save_file(path):
-            self._remember_folder(Path(path).parent)
+            self.remember_folder(Path(path).parent)
 
     def export_dialog(self) -> None:
         if self.live.is_running():
             self.live.snapshot()  # Ctrl+S while live: the frame on screen, named by its index
             return
         folder = QFileDialog.getExistingDirectory(
-            self, "Export all into folder", self._last_folder()
+            self, "Export all into folder", self.last_folder()
         )
         if folder:
             self.export_to(folder)
@@ -700,7 +704,7 @@ class MainWindow(QMainWindow):
         except (SaveError, OSError) as exc:
             self.show_error(f"Nothing was saved: {exc}")
             return False
-        self._remember_folder(Path(target) if Path(target).is_dir() else Path(target).parent)
+        self.remember_folder(Path(target) if Path(target).is_dir() else Path(target).parent)
         self.show_status(f"Saved {target}")
         return True
 
@@ -735,15 +739,15 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     # -- settings --------------------------------------------------------------------------
-    def _last_folder(self) -> str:
+    def last_folder(self) -> str:
         folder = self._qsettings.value("last_folder", "", type=str)
         return folder if folder and Path(folder).is_dir() else str(Path.home())
 
-    def _remember_folder(self, folder: Path) -> None:
+    def remember_folder(self, folder: Path) -> None:
         self._qsettings.setValue("last_folder", str(folder))
 
     def _remember_file(self, path: Path) -> None:
-        self._remember_folder(path.parent)
+        self.remember_folder(path.parent)
         recent = [str(path)] + [p for p in self._recent_files() if p != str(path)]
         self._qsettings.setValue("recent_files", json.dumps(recent[:MAX_RECENT]))
         self._rebuild_recent_menu()
