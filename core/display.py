@@ -324,3 +324,39 @@ def render(
     if colormap is None:
         colormap = default_colormap(is_signed(array))
     return apply_colormap(array, colormap_lut(colormap), levels)
+
+
+#: Bins of a float map's histogram and the side of the grid of values it samples: what
+#: pyqtgraph's ``ImageItem.getHistogram`` uses for a pane's histogram.
+HISTOGRAM_BINS = 500
+HISTOGRAM_GRID = 200
+
+
+def display_histogram(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The histogram a pane shows for ``data``, as pyqtgraph's ``ImageItem.getHistogram``.
+
+    Same sampling grid (about 200x200 values) and bins (500 for floats, one per integer
+    value for uint8), but computed wherever the map is made (a worker thread) and with
+    uniform float bins, numpy's fast path: well under a millisecond, where pyqtgraph's
+    explicit bin edges take about five in the GUI thread. NaN and inf are left out.
+
+    Returns
+    -------
+    x, counts : numpy.ndarray
+        Left bin edges and counts, for ``HistogramLUTItem.plot.setData``.
+    """
+    rows = math.ceil(data.shape[0] / HISTOGRAM_GRID)
+    cols = math.ceil(data.shape[1] / HISTOGRAM_GRID)
+    sample = data[::rows, ::cols]
+    if sample.dtype == np.uint8:
+        low, high = int(sample.min()), int(sample.max())
+        counts = np.bincount(sample.ravel(), minlength=256)[low : high + 1]
+        return np.arange(low, high + 1, dtype=float), counts
+    sample = sample[np.isfinite(sample)]
+    if sample.size == 0:
+        return np.zeros(1), np.zeros(1, np.int64)
+    low, high = float(sample.min()), float(sample.max())
+    if high == low:
+        high = low + 1.0
+    counts, edges = np.histogram(sample, bins=HISTOGRAM_BINS, range=(low, high))
+    return edges[:-1], counts

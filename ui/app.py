@@ -93,9 +93,7 @@ def _screenshot(window, image: Path, path: Path, settings) -> int:
     from PySide6.QtWidgets import QApplication
 
     for pane in window.panes:  # histograms and stats follow a new image later: now, please
-        pane.flush_stats()
-        if pane.histogram is not None:
-            pane.histogram.flush()
+        pane.catch_up()
     QApplication.processEvents()
     saved = window.grab().save(str(path))
     window.close()

@@ -8,6 +8,7 @@ one cell, merges into a single undo step.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import replace
@@ -16,8 +17,10 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QLine,
     QModelIndex,
     QPersistentModelIndex,
+    QPointF,
     QRect,
     Qt,
     Signal,
@@ -31,6 +34,8 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPen,
+    QStaticText,
+    QTransform,
     QUndoCommand,
     QUndoStack,
     QValidator,
@@ -50,7 +55,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSizePolicy,
     QSpinBox,
-    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
@@ -85,16 +89,18 @@ MAX_CELL = 120
 _MERGE_ID = 0x4B45  # any constant: commands with a merge key share it, others return -1
 
 # RdBu-like diverging stops: blue for negative, near-white for zero, red for positive.
-_STOPS = np.array(
-    [
-        [33, 102, 172],
-        [103, 169, 207],
-        [247, 247, 247],
-        [239, 138, 98],
-        [178, 24, 43],
-    ],
-    dtype=np.float64,
+_STOPS = (
+    (33, 102, 172),
+    (103, 169, 207),
+    (247, 247, 247),
+    (239, 138, 98),
+    (178, 24, 43),
 )
+
+_GRID_PEN = QPen(QColor(0xC8, 0xC8, 0xC8))
+_ANCHOR_PEN = QPen(QColor(90, 90, 90), 1, Qt.PenStyle.DotLine)
+_SELECTION_PEN = QPen(QColor(20, 20, 20), 2)
+_SELECTION_PEN.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
 
 _CUSTOM_LABEL = "custom kernel"
 _PRESET_KERNELS = {name: preset(name) for name in PRESET_NAMES}
@@ -173,22 +179,26 @@ def sum_meaning(total: float) -> str:
     return "inverts brightness: flat areas turn negative"
 
 
+# Text colours are shared objects: the grid pass changes its pen only when the colour object does.
+_TEXT_ON_DARK = QColor(255, 255, 255)
+_TEXT_ON_LIGHT = QColor(25, 25, 25)
+_TEXT_ZERO = QColor(150, 150, 150)  # zeros recede so the pattern of non-zeros stands out
+
+
 def weight_colors(value: float, max_abs: float) -> tuple[QColor, QColor]:
     """Background and readable text colour for ``value`` on a map symmetric around 0."""
     t = 0.0 if max_abs <= 0 else min(1.0, max(-1.0, value / max_abs))
     position = (t + 1.0) * 2.0  # 0..4 across the five stops
     low = min(int(position), len(_STOPS) - 2)
     frac = position - low
-    rgb = _STOPS[low] * (1.0 - frac) + _STOPS[low + 1] * frac
-    background = QColor(*(round(c) for c in rgb))
-    luminance = (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / 255.0
+    r, g, b = (
+        a * (1.0 - frac) + z * frac for a, z in zip(_STOPS[low], _STOPS[low + 1], strict=True)
+    )
+    background = QColor(round(r), round(g), round(b))
     if value == 0:
-        text = QColor(150, 150, 150)  # zeros recede so the pattern of non-zeros stands out
-    elif luminance < 0.5:
-        text = QColor(255, 255, 255)
-    else:
-        text = QColor(25, 25, 25)
-    return background, text
+        return background, _TEXT_ZERO
+    luminance = (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255.0
+    return background, _TEXT_ON_DARK if luminance < 0.5 else _TEXT_ON_LIGHT
 
 
 def _format_full(value: float) -> str:
@@ -289,12 +299,14 @@ class _WeightsModel(QAbstractTableModel):
     def _set(self, kernel: Kernel) -> None:
         self._kernel = kernel
         self._max_abs = float(np.abs(kernel.weights).max())
-        # Colours and spellings per cell, computed once per kernel: a 15x15 grid repaints
-        # 225 cells, and computing these in paint() made that take ~100 ms.
-        self._cells = [
-            [(*weight_colors(v, self._max_abs), _format_candidates(v)) for v in row]
-            for row in kernel.weights.tolist()
-        ]
+        # Colours and spellings per cell, computed once per kernel (and once per distinct
+        # value: a 15x15 box has one): a 15x15 grid repaints 225 cells.
+        rows = kernel.weights.tolist()
+        styles = {
+            value: (*weight_colors(value, self._max_abs), _format_candidates(value))
+            for value in set(itertools.chain.from_iterable(rows))
+        }
+        self._cells = [[styles[value] for value in row] for row in rows]
 
     def cell(self, row: int, column: int) -> tuple[QColor, QColor, list[str]]:
         """(background, text colour, spellings from most to least precise) of one cell."""
@@ -353,101 +365,60 @@ class _WeightsModel(QAbstractTableModel):
         return True
 
 
-class _CellDelegate(QStyledItemDelegate):
-    """Paints a coloured square with the value fitted to it; edits with a centred line edit."""
+class _CellText:
+    """The grid's lettering: one font for every cell (the largest at which every value fits)
+    and each value's most precise spelling that fits, laid out once as a ``QStaticText``.
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._font_kernel: Kernel | None = None
-        self._font_geometry: tuple[int, str] | None = None
-        self._font = QFont()
-        self._metrics = QFontMetrics(self._font)
-        self._fitted: dict[tuple[str, int], str] = {}
+    Laying text out is most of what drawing a cell costs; a kernel's values are laid out
+    again only when the kernel, the cell size or the base font changes.
+    """
 
-    def _cell_font(self, base: QFont, model: _WeightsModel, width: int) -> QFont:
-        """One font size for the whole grid: the largest at which every value fits its cell."""
-        kernel = model.kernel
-        geometry = (width, base.key())
-        if self._font_kernel is kernel and self._font_geometry == geometry:
-            return self._font
+    def __init__(self) -> None:
+        self._key: tuple[Kernel, int, str] | None = None
+        self.font = QFont()
+        self._texts: dict[str, QStaticText] = {}
+
+    def prepare(self, base: QFont, kernel: Kernel, width: int) -> None:
+        """Fit the font to cells ``width`` pixels wide showing ``kernel`` (cached)."""
+        key = (kernel, width, base.key())
+        if self._key is not None and self._key[0] is kernel and self._key[1:] == key[1:]:
+            return
         font = QFont(base)
         size = int(max(8, min(34, width * 0.3)))
-        if kernel is not None:
-            shortest = {_format_candidates(float(v))[-1] for v in np.unique(kernel.weights)}
-            font.setPixelSize(size)
-            widest = max(QFontMetrics(font).horizontalAdvance(text) for text in shortest)
-            if widest > width - 4:  # text width scales about linearly with the pixel size
-                size = max(7, int(size * (width - 4) / widest))
-            while size > 7:
-                font.setPixelSize(size)
-                metrics = QFontMetrics(font)
-                if all(metrics.horizontalAdvance(text) <= width - 4 for text in shortest):
-                    break
-                size -= 1
+        shortest = {_format_candidates(float(v))[-1] for v in np.unique(kernel.weights)}
         font.setPixelSize(size)
-        self._font_kernel, self._font_geometry, self._font = kernel, geometry, font
+        widest = max(QFontMetrics(font).horizontalAdvance(text) for text in shortest)
+        if widest > width - 4:  # text width scales about linearly with the pixel size
+            size = max(7, int(size * (width - 4) / widest))
+        while size > 7:
+            font.setPixelSize(size)
+            metrics = QFontMetrics(font)
+            if all(metrics.horizontalAdvance(text) <= width - 4 for text in shortest):
+                break
+            size -= 1
+        font.setPixelSize(size)
+        self._key, self.font = key, font
         self._metrics = QFontMetrics(font)
-        self._fitted.clear()
-        return font
+        self._width = width
+        self._texts.clear()
 
-    def _fitting_text(self, candidates: list[str], width: int) -> str:
-        """The most precise spelling that fits ``width`` in the current font (cached)."""
-        key = (candidates[0], width)
-        text = self._fitted.get(key)
+    def text(self, candidates: list[str]) -> QStaticText:
+        """The most precise of ``candidates`` that fits a cell, ready to draw."""
+        text = self._texts.get(candidates[0])
         if text is None:
-            text = next(
-                (t for t in candidates if self._metrics.horizontalAdvance(t) <= width),
+            chosen = next(
+                (t for t in candidates if self._metrics.horizontalAdvance(t) <= self._width - 4),
                 candidates[-1],
             )
-            self._fitted[key] = text
+            text = QStaticText(chosen)
+            text.setTextFormat(Qt.TextFormat.PlainText)
+            text.prepare(QTransform(), self.font)
+            self._texts[candidates[0]] = text
         return text
 
-    def paint(
-        self,
-        painter: QPainter,
-        option: QStyleOptionViewItem,
-        index: QModelIndex | QPersistentModelIndex,
-    ) -> None:
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        painter.save()
-        self.paint_cell(
-            painter, option.rect, option.font, index.model(), index.row(), index.column(), selected
-        )
-        painter.restore()
 
-    def paint_cell(
-        self,
-        painter: QPainter,
-        rect: QRect,
-        base_font: QFont,
-        model: _WeightsModel,
-        row: int,
-        column: int,
-        selected: bool,
-    ) -> None:
-        """Draw one cell: its colour, its value fitted to the cell, anchor and selection.
-
-        Leaves the painter's pen and font changed (the grid pass sets them per cell anyway).
-        """
-        background, foreground, candidates = model.cell(row, column)
-        painter.fillRect(rect, background)
-
-        font = self._cell_font(base_font, model, rect.width())
-        chosen = self._fitting_text(candidates, rect.width() - 4)
-        painter.setFont(font)
-        painter.setPen(foreground)
-        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, chosen)
-
-        if row == model.rowCount() // 2 and column == model.columnCount() // 2:
-            # The anchor: the output pixel this cell sits over.
-            pen = QPen(QColor(90, 90, 90), 1, Qt.PenStyle.DotLine)
-            painter.setPen(pen)
-            painter.drawRect(rect.adjusted(2, 2, -3, -3))
-        if selected:
-            pen = QPen(QColor(20, 20, 20), 2)
-            pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
-            painter.setPen(pen)
-            painter.drawRect(rect.adjusted(1, 1, -2, -2))
+class _CellEditorDelegate(QStyledItemDelegate):
+    """Edits a cell with a centred line edit (the view paints the cells itself)."""
 
     def createEditor(
         self,
@@ -475,7 +446,8 @@ class _WeightsView(QTableView):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setItemDelegate(_CellDelegate(self))
+        self.setItemDelegate(_CellEditorDelegate(self))
+        self._text = _CellText()
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setEditTriggers(
             QAbstractItemView.EditTrigger.DoubleClicked
@@ -499,34 +471,61 @@ class _WeightsView(QTableView):
         self._drag_origin_y = 0
 
     def paintEvent(self, event) -> None:  # type: ignore[no-untyped-def]
-        """Draw every cell in one pass.
+        """Draw the exposed cells in one pass: colour, value, grid, anchor and selection.
 
-        QTableView calls the delegate once per cell through Python, ~0.15 ms each: a 15x15
-        grid took ~35 ms, long enough to stall the window. Editors are child widgets and
-        draw themselves.
+        QTableView would call a delegate per cell through Python (~0.15 ms each: a 15x15 grid
+        took ~35 ms, long enough to stall the window). Here each cell costs a fill and a
+        prepared text. The cells are equal squares (_GridArea.fit). Editors are child widgets
+        and draw themselves.
         """
         model = self.model()
-        delegate = self.itemDelegate()
-        if not isinstance(model, _WeightsModel) or not isinstance(delegate, _CellDelegate):
+        if not isinstance(model, _WeightsModel) or model.rowCount() == 0:
             super().paintEvent(event)
             return
-        hh, vh = self.horizontalHeader(), self.verticalHeader()
-        selected = {(i.row(), i.column()) for i in self.selectionModel().selectedIndexes()}
-        font = self.font()
+        rows, cols = model.rowCount(), model.columnCount()
+        size = self.horizontalHeader().sectionSize(0)
+        inner = size - 1  # the last pixel row and column of each cell is the grid line
+        x0 = self.horizontalHeader().sectionViewportPosition(0)
+        y0 = self.verticalHeader().sectionViewportPosition(0)
+        exposed = event.rect()
+        first_row = max(0, (exposed.top() - y0) // size)
+        last_row = min(rows - 1, (exposed.bottom() - y0) // size)
+        first_col = max(0, (exposed.left() - x0) // size)
+        last_col = min(cols - 1, (exposed.right() - x0) // size)
+        self._text.prepare(self.font(), model.kernel, inner)
+
         painter = QPainter(self.viewport())
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        grid = QPen(QColor(0xC8, 0xC8, 0xC8))
-        for row in range(model.rowCount()):
-            y, height = vh.sectionViewportPosition(row), vh.sectionSize(row)
-            for column in range(model.columnCount()):
-                x, width = hh.sectionViewportPosition(column), hh.sectionSize(column)
-                rect = QRect(x, y, width - 1, height - 1)  # the last pixel is the grid line
-                delegate.paint_cell(
-                    painter, rect, font, model, row, column, (row, column) in selected
+        painter.setFont(self._text.font)
+        pen: QColor | None = None
+        for row in range(first_row, last_row + 1):
+            y = y0 + row * size
+            for col in range(first_col, last_col + 1):
+                x = x0 + col * size
+                background, foreground, candidates = model.cell(row, col)
+                painter.fillRect(x, y, inner, inner, background)
+                if foreground is not pen:  # three shared colours: few pen changes
+                    painter.setPen(foreground)
+                    pen = foreground
+                text = self._text.text(candidates)
+                box = text.size()
+                painter.drawStaticText(
+                    QPointF(x + (inner - box.width()) / 2, y + (inner - box.height()) / 2), text
                 )
-                painter.setPen(grid)
-                painter.drawLine(x + width - 1, y, x + width - 1, y + height - 1)
-                painter.drawLine(x, y + height - 1, x + width - 1, y + height - 1)
+
+        painter.setPen(_GRID_PEN)
+        right, bottom = x0 + cols * size - 1, y0 + rows * size - 1
+        painter.drawLines(
+            [QLine(x0 + c * size - 1, y0, x0 + c * size - 1, bottom) for c in range(1, cols + 1)]
+            + [QLine(x0, y0 + r * size - 1, right, y0 + r * size - 1) for r in range(1, rows + 1)]
+        )
+        # The anchor: the output pixel the centre cell sits over.
+        painter.setPen(_ANCHOR_PEN)
+        cx, cy = x0 + (cols // 2) * size, y0 + (rows // 2) * size
+        painter.drawRect(QRect(cx, cy, inner, inner).adjusted(2, 2, -3, -3))
+        painter.setPen(_SELECTION_PEN)
+        for index in self.selectionModel().selectedIndexes():
+            x, y = x0 + index.column() * size, y0 + index.row() * size
+            painter.drawRect(QRect(x, y, inner, inner).adjusted(1, 1, -2, -2))
         painter.end()
 
     def wheelEvent(self, event: QWheelEvent) -> None:

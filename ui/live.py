@@ -42,7 +42,13 @@ import numpy as np
 from PySide6.QtCore import QObject, QPointF, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFileDialog
 
-from core.display import COLORMAPS, apply_colormap, colormap_lut, default_colormap
+from core.display import (
+    COLORMAPS,
+    apply_colormap,
+    colormap_lut,
+    default_colormap,
+    display_histogram,
+)
 from core.kernels import Kernel
 from core.pipeline import PipelineSettings
 from core.preview import PaneView, Processed, process_for_display
@@ -84,10 +90,6 @@ RECORDABLE_PANES: dict[str, str] = {"input": "Input", "conv": "Convolution", "po
 # three histograms for every frame costs more than drawing the frame; four times a second is
 # smooth enough for a readout that nobody reads at 60 Hz.
 STATUS_INTERVAL_MS = 250
-# Histogram bins of a float map, as pyqtgraph's ImageItem.getHistogram uses, and the side of
-# the grid it samples.
-_HISTOGRAM_BINS = 500
-_HISTOGRAM_GRID = 200
 # The synthetic scene of the source menu is paced like a camera: its motion is per frame, so
 # unthrottled it would speed up and slow down with the display. (The benchmark starts an
 # unthrottled one itself.)
@@ -244,35 +246,6 @@ def _lut_image(lut: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(lut.reshape(256, 1, 3))
 
 
-def display_histogram(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The histogram a pane shows for ``data``, as pyqtgraph's ``ImageItem.getHistogram``.
-
-    Same sampling grid (about 200x200 values) and bins (500 for floats, one per integer
-    value for uint8), but uniform float bins take numpy's fast path: well under a millisecond
-    where pyqtgraph's explicit bin edges take about five, in the GUI thread.
-
-    Returns
-    -------
-    x, counts : numpy.ndarray
-        Left bin edges and counts, for ``HistogramLUTItem.plot.setData``.
-    """
-    rows = math.ceil(data.shape[0] / _HISTOGRAM_GRID)
-    cols = math.ceil(data.shape[1] / _HISTOGRAM_GRID)
-    sample = data[::rows, ::cols]
-    if sample.dtype == np.uint8:
-        low, high = int(sample.min()), int(sample.max())
-        counts = np.bincount(sample.ravel(), minlength=256)[low : high + 1]
-        return np.arange(low, high + 1, dtype=float), counts
-    sample = sample[np.isfinite(sample)]
-    if sample.size == 0:
-        return np.zeros(1), np.zeros(1, np.int64)
-    low, high = float(sample.min()), float(sample.max())
-    if high == low:
-        high = low + 1.0
-    counts, edges = np.histogram(sample, bins=_HISTOGRAM_BINS, range=(low, high))
-    return edges[:-1], counts
-
-
 def process_frame(
     frame: Frame,
     params: LiveParams,
@@ -310,7 +283,9 @@ def process_frame(
     # a still image (bias, levels, readouts). One fused multiply-and-cast pass.
     working = np.multiply(frame.image, _UNIT, dtype=np.float32)
     working.setflags(write=False)
-    processed = process_for_display(working, params.kernel, params.settings, params.levels_mode)
+    processed = process_for_display(
+        working, params.kernel, params.settings, params.levels_mode, histograms
+    )
     input_view = _input_view(frame.image, None if histograms else input_stats)
     rendered = None
     if params.render or params.record in ("conv", "pooled"):
@@ -330,8 +305,11 @@ def process_frame(
         record = rendered[0 if params.record == "conv" else 1][0]
     hists = None
     if histograms:
-        views = (input_view, processed.conv, processed.pooled)
-        hists = tuple(display_histogram(view.data) for view in views)
+        hists = (
+            display_histogram(input_view.data),
+            processed.conv.histogram,
+            processed.pooled.histogram,
+        )
     seconds = time.perf_counter() - start
     return LiveResult(
         frame, working, input_view, processed, record, params, seconds, hists, rendered

@@ -375,7 +375,7 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         view = loaded.view
         h, w = loaded.image.shape[:2]
-        self.input_pane.set_data(view.data, (0, 0, w, h), (0.0, 1.0))
+        self.input_pane.set_data(view.data, (0, 0, w, h), (0.0, 1.0), view.histogram)
         self.input_pane.set_title(f"Input {w}x{h}")
         self.input_pane.set_stats(view.stats_text)
         self.setWindowTitle(f"ConvScope - {loaded.name}")
@@ -475,7 +475,7 @@ class MainWindow(QMainWindow):
         cmap = self.controls.colormap_name()
         if view.data.ndim == 2:
             pane.set_colormap(default_colormap(view.signed) if cmap == "auto" else cmap)
-        pane.set_data(view.data, rect, levels)
+        pane.set_data(view.data, rect, levels, view.histogram)
         pane.set_stats(view.stats_text)
 
     def _on_process_failed(self, _job, message: str) -> None:

@@ -7,9 +7,16 @@ each feature over the input pixels it came from.
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Callable
+
+import cv2
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+import shiboken6
+from pyqtgraph import functions_qimage
+from PySide6.QtCore import QCoreApplication, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
@@ -25,42 +32,113 @@ def make_colormap(name: str) -> pg.ColorMap:
     return pg.ColorMap(np.linspace(0.0, 1.0, _GRADIENT_STOPS), lut[idx], name=name)
 
 
-#: A pane's histogram follows a new image this much later, at most once per interval: computing
-#: and repainting it costs about as much as drawing the image (~10 ms a pane), and an edit's
-#: result should reach the screen first.
-HISTOGRAM_DELAY_MS = 40
+#: A pane's histogram, gradient bar and stats line follow a new image this much later, at most
+#: once per interval: computing and repainting them costs about as much as drawing the image
+#: (~10 ms a pane), and an edit's result should reach the screen first.
+CATCH_UP_DELAY_MS = 40
+
+
+class CatchUpQueue(QObject):
+    """Deferred pane work, run ``delay_ms`` after it was first asked for, one task per pass of
+    the event loop.
+
+    A result changes two or three panes at once. Run back to back, their catch-up work would
+    keep the GUI thread busy for all of it in one go (~40 ms under load); one at a time, the
+    event loop handles input and timers in between. Asking again for a task still waiting
+    changes nothing, so a busy pane catches up at most once per ``delay_ms``.
+    """
+
+    def __init__(self, delay_ms: int = CATCH_UP_DELAY_MS, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._delay = delay_ms / 1000
+        self._due: dict[Callable[[], None], float] = {}  # in order of request, so of due time
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._run_next)
+
+    def request(self, task: Callable[[], None]) -> None:
+        if task not in self._due:
+            self._due[task] = time.monotonic() + self._delay
+            self._arm()
+
+    def discard(self, task: Callable[[], None]) -> None:
+        self._due.pop(task, None)
+
+    def _arm(self) -> None:
+        if self._due and not self._timer.isActive():
+            wait = next(iter(self._due.values())) - time.monotonic()
+            self._timer.start(max(0, math.ceil(wait * 1000)))
+
+    def _run_next(self) -> None:
+        if self._due:
+            task = next(iter(self._due))
+            del self._due[task]
+            owner = getattr(task, "__self__", None)
+            if owner is None or shiboken6.isValid(owner):  # its pane may be gone by now
+                task()
+        self._arm()
+
+
+_queue: CatchUpQueue | None = None
+
+
+def catch_up_queue() -> CatchUpQueue:
+    """The application's one queue: panes of every window take turns."""
+    global _queue
+    if _queue is None or not shiboken6.isValid(_queue):
+        _queue = CatchUpQueue(parent=QCoreApplication.instance())
+    return _queue
 
 
 class _ThrottledHistogram(pg.HistogramLUTItem):
-    """A HistogramLUTItem that reacts to a new image (histogram curve, level region) a little
-    later and at most once per ``HISTOGRAM_DELAY_MS``, instead of inside every ``setImage``."""
+    """A HistogramLUTItem that reacts to a new image (histogram curve, level region) when its
+    pane catches up (see :class:`CatchUpQueue`), instead of inside every ``setImage``."""
 
-    _timer: QTimer | None = None  # None while the base constructor runs (it calls imageChanged)
+    # Called when an update is pending; None while the base constructor runs (it calls
+    # imageChanged, which then updates at once).
+    _on_pending: Callable[[], None] | None = None
     _pending = False
     _pending_auto_level = False
+    _pending_colormap: pg.ColorMap | None = None
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, on_pending: Callable[[], None], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(HISTOGRAM_DELAY_MS)
-        self._timer.timeout.connect(self.flush)
+        self._on_pending = on_pending
 
     def imageChanged(self, autoLevel: bool = False, autoRange: bool = False) -> None:
-        if self._timer is None:
+        if self._on_pending is None:
             super().imageChanged(autoLevel, autoRange)
             return
         self._pending = True
         self._pending_auto_level = self._pending_auto_level or bool(autoLevel)
-        if not self._timer.isActive():
-            self._timer.start()
+        self._on_pending()
+
+    def show_colormap(self, cmap: pg.ColorMap | None) -> None:
+        """Show ``cmap`` on the gradient bar when the histogram next catches up (None: don't).
+
+        The image already has the colormap's exact LUT (``ImagePane.set_colormap``); the bar
+        only shows it, so it follows later like the histogram (rebuilding it costs ~7 ms, a
+        tick item per stop), and without handing the image its own 17-stop LUT.
+        """
+        self._pending_colormap = cmap
+        if cmap is not None:
+            self._pending = True
+            self._on_pending()
 
     def flush(self) -> None:
-        """Bring a pending histogram update forward to now (e.g. before a screenshot)."""
+        """Bring a pending update up to date now."""
         if not self._pending:
             return
-        self._timer.stop()
         auto_level, self._pending, self._pending_auto_level = self._pending_auto_level, False, False
+        cmap, self._pending_colormap = self._pending_colormap, None
+        if cmap is not None:
+            blocked = self.gradient.blockSignals(True)
+            try:
+                self.gradient.setColorMap(cmap)
+                self.gradient.showTicks(False)  # setColorMap adds them back
+            finally:
+                self.gradient.blockSignals(blocked)
+            self.lut = None  # pyqtgraph's cached gradient LUT, should the person edit it
         item = self.imageItem()
         if item is None or item.image is None or item.getLevels() is None:
             return  # cleared, or live mode took the histogram over meanwhile (no levels)
@@ -69,6 +147,92 @@ class _ThrottledHistogram(pg.HistogramLUTItem):
             super().imageChanged(autoLevel=auto_level)
         finally:
             self.blockSignals(blocked)
+
+    # pyqtgraph's ImageItem.setLevels re-renders the image even when the levels are the ones it
+    # has, and the level region hands them over on every move: catching up with a new image
+    # would re-render it (~10 ms for 1 MP) and repaint the whole pane for nothing.
+    def _give_levels_to_image(self) -> None:
+        item = self.imageItem()
+        if item is None:
+            return
+        levels = self.getLevels()
+        current = item.getLevels()
+        if current is None or not np.array_equal(np.asarray(current, float), levels):
+            item.setLevels(levels)
+
+    def regionChanged(self) -> None:
+        self._give_levels_to_image()
+        self.sigLevelChangeFinished.emit(self)
+
+    def regionChanging(self) -> None:
+        self._give_levels_to_image()
+        self.update()
+        self.sigLevelsChanged.emit(self)
+
+
+class _FastImageItem(pg.ImageItem):
+    """pyqtgraph's ImageItem with two chores done faster or elsewhere.
+
+    - Drawing a float map: pyqtgraph scales it to 8-bit colour indices in ~90 numpy chunks,
+      ~3 ms for 1 MP and several times that while the compute thread keeps both cores busy
+      (every chunk hands the GIL over); one OpenCV pass takes ~1 ms. Anything else (RGB,
+      integer data, NaN, per-channel levels, more than 256 colours) takes pyqtgraph's path.
+    - Its histogram: the worker that made the map has computed it already (``set_data``'s
+      ``histogram``), so the pane's HistogramLUTItem gets it for free.
+    """
+
+    _histogram: tuple[np.ndarray, np.ndarray] | None = None
+
+    def setImage(self, image=None, autoLevels=None, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        if image is not None:
+            self._histogram = None  # it described the previous image
+        super().setImage(image, autoLevels, **kwargs)
+
+    def set_histogram(self, histogram: tuple[np.ndarray, np.ndarray]) -> None:
+        """What :meth:`getHistogram` returns until the next image."""
+        self._histogram = histogram
+
+    def getHistogram(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not args and not kwargs and self._histogram is not None:
+            return self._histogram
+        return super().getHistogram(*args, **kwargs)
+
+    def render(self) -> None:
+        image, levels, lut = self.image, self.levels, self.lut
+        if callable(lut) and image is not None:
+            lut = lut(image, 256)
+        fast = (
+            image is not None
+            and image.ndim == 2
+            and image.size > 0
+            and image.dtype == np.float32
+            and levels is not None
+            and np.ndim(levels) == 1
+            and lut is not None
+            and np.asarray(lut).dtype == np.uint8
+            and len(lut) <= 256
+            and self.axisOrder == "row-major"
+            and not self.autoDownsample
+        )
+        if not fast or np.isnan(image.min()):  # pyqtgraph draws NaN transparent
+            super().render()
+            return
+        lut = np.asarray(lut)
+        low, high = float(levels[0]), float(levels[1])
+        # One colour per equal bin, floor((x - low) * scale), as pyqtgraph and core.display
+        # bin values; OpenCV rounds to nearest and saturates (inf too), hence the - 0.5.
+        scale = len(lut) / ((high - low) or 1.0)
+        index = cv2.addWeighted(image, scale, image, 0.0, -low * scale - 0.5, dtype=cv2.CV_8U)
+        if len(lut) < 256:
+            np.minimum(index, len(lut) - 1, out=index)
+        qimage = functions_qimage.try_make_qimage(index, levels=None, lut=lut)
+        if qimage is None:
+            super().render()
+            return
+        # What pyqtgraph's own render() leaves behind (pyqtgraph is pinned to 0.14.x).
+        self.qimage = qimage
+        self._renderRequired = False
+        self._unrenderable = False
 
 
 def _outline(color: str, width: float = 2.0, style=Qt.PenStyle.SolidLine) -> QGraphicsRectItem:
@@ -106,7 +270,7 @@ class ImagePane(pg.GraphicsLayoutWidget):
         self.view: pg.ViewBox = self.addViewBox(row=1, col=0, lockAspect=True, invertY=True)
         self.view.setMenuEnabled(True)
         self.view.setDefaultPadding(0.02)
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = _FastImageItem(axisOrder="row-major")
         self.view.addItem(self.image)
         self.marker = _outline("#ffd43b", 1.5)
         self.field = _outline("#00e5ff", 2.0, Qt.PenStyle.DashLine)
@@ -114,15 +278,20 @@ class ImagePane(pg.GraphicsLayoutWidget):
         self.view.addItem(self.field)
         self.histogram: pg.HistogramLUTItem | None = None
         if histogram:
-            self.histogram = _ThrottledHistogram(self.image, fillHistogram=True)
+            self.histogram = _ThrottledHistogram(
+                self.image, fillHistogram=True, on_pending=self._schedule_catch_up
+            )
             self.histogram.setMaximumWidth(110)
+            # Tick labels change width with every new image ("-2" after "0.5"); an axis that
+            # shrank and grew with them would re-lay the pane out, and the whole pane would
+            # repaint each time the histogram catches up. It only grows.
+            self.histogram.axis.setStyle(autoReduceTextSpace=False)
             self.histogram.gradient.showTicks(False)
             self.addItem(self.histogram, row=1, col=1)
             self.histogram.sigLevelChangeFinished.connect(self._on_levels_dragged)
             self.histogram.gradient.sigGradientChanged.connect(self._on_gradient_changed)
         # The colormap last set by set_colormap; None once the person picks another gradient.
         self._colormap_name: str | None = None
-        self._setting_colormap = False
         self.stats = self.addLabel("", row=2, col=0, colspan=2, size="9pt", color="#b8b8b8")
         self.readout = ""
         self._menu_actions: list[QAction] = []
@@ -131,10 +300,6 @@ class ImagePane(pg.GraphicsLayoutWidget):
         # Live mode: set_stats only stores the text and flush_stats() shows it, a few times a
         # second; a label changing per frame widens the repaint to the whole pane.
         self.defer_stats = False
-        self._stats_timer = QTimer(self)
-        self._stats_timer.setSingleShot(True)
-        self._stats_timer.setInterval(HISTOGRAM_DELAY_MS)
-        self._stats_timer.timeout.connect(self._refresh_stats)
         self._rendered_levels: tuple[float, float] | None = None  # see set_rendered
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
@@ -155,20 +320,13 @@ class ImagePane(pg.GraphicsLayoutWidget):
         return action
 
     def set_colormap(self, name: str) -> None:
-        # Rebuilding the gradient editor costs ~7 ms (one tick item per stop); results call this
-        # for every frame in live mode, so only a real change pays for it.
+        """Colour a single-channel image with the colormap ``name`` (its exact 256 colours)."""
+        # Results call this for every frame in live mode, so only a real change pays.
         if name == self._colormap_name:
             return
-        cmap = make_colormap(name)
-        self._setting_colormap = True
-        try:
-            if self.histogram is not None:
-                self.histogram.gradient.setColorMap(cmap)
-                self.histogram.gradient.showTicks(False)  # setColorMap adds them back
-            else:
-                self.image.setLookupTable(cmap.getLookupTable(nPts=256))
-        finally:
-            self._setting_colormap = False
+        self.image.setLookupTable(colormap_lut(name))
+        if self.histogram is not None:
+            self.histogram.show_colormap(make_colormap(name))
         self._colormap_name = name
 
     def set_data(
@@ -176,8 +334,12 @@ class ImagePane(pg.GraphicsLayoutWidget):
         data: np.ndarray | None,
         rect: tuple[float, float, float, float] | None = None,
         levels: tuple[float, float] | None = None,
+        histogram: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
-        """Show ``data`` (already reduced for display) covering ``rect`` in input coordinates."""
+        """Show ``data`` (already reduced for display) covering ``rect`` in input coordinates.
+
+        ``histogram`` is ``data``'s, if already computed (``core.display.display_histogram``).
+        """
         self._rendered_levels = None
         if data is None:
             self.image.clear()
@@ -195,6 +357,8 @@ class ImagePane(pg.GraphicsLayoutWidget):
                 self.image.setLevels(levels)
         finally:
             self._setting_levels = False
+        if histogram is not None:  # the histogram catches up later (CatchUpQueue)
+            self.image.set_histogram(histogram)
         if rect is not None:
             self.image.setRect(QRectF(*rect))
 
@@ -219,12 +383,23 @@ class ImagePane(pg.GraphicsLayoutWidget):
         if not self.defer_stats:
             # Shown a moment later, like the histogram: a label whose text changes re-lays
             # the pane out, which would widen the repaint of a new image to the whole pane.
-            self._stats_timer.start()
+            self._schedule_catch_up()
 
     def flush_stats(self) -> None:
         """Show the latest stats text now (see ``defer_stats``)."""
-        self._stats_timer.stop()
         self._refresh_stats()
+
+    def _schedule_catch_up(self) -> None:
+        catch_up_queue().request(self.catch_up)
+
+    def catch_up(self) -> None:
+        """Bring the histogram, gradient bar and stats line up to date with the image now
+        (they follow a new image a little later on their own)."""
+        catch_up_queue().discard(self.catch_up)
+        if self.histogram is not None:
+            self.histogram.flush()
+        if not self.defer_stats:
+            self._refresh_stats()
 
     def set_readout(self, text: str) -> None:
         self.readout = text
@@ -263,8 +438,11 @@ class ImagePane(pg.GraphicsLayoutWidget):
         super().leaveEvent(event)
 
     def _on_gradient_changed(self, *_args) -> None:
-        if not self._setting_colormap:  # picked from the gradient's own menu
-            self._colormap_name = None
+        # Only the person's picks from the gradient's menu get here: set_colormap changes
+        # the gradient with its signals blocked.
+        self._colormap_name = None
+        if self.histogram is not None:
+            self.histogram.show_colormap(None)  # a pending colormap must not undo the pick
 
     def _on_levels_dragged(self) -> None:
         if not self._setting_levels:

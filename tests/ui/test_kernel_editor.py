@@ -389,6 +389,34 @@ def test_grid_fits_a_15x15_kernel(editor, qtbot):
     assert not view.horizontalScrollBar().isVisible()
 
 
+def test_grid_paints_each_cell_in_its_colour_with_its_value_legible(editor):
+    editor.set_kernel(preset("sobel-x"))  # -1 0 1 / -2 0 2 / -1 0 1
+    view = editor._view
+    image = view.viewport().grab().toImage()
+    for row, col in ((0, 0), (1, 0), (1, 2), (2, 1)):
+        value = float(preset("sobel-x").weights[row, col])
+        background, text = weight_colors(value, 2.0)
+        rect = view.visualRect(view.model().index(row, col))
+        # Just inside the corner: the cell's own colour (the anchor and selection frames are
+        # drawn further in).
+        assert image.pixelColor(rect.topLeft() + QPoint(1, 1)) == background
+        # The value is written in the text colour somewhere around the centre.
+        centre = rect.center()
+        near_text = [
+            image.pixelColor(centre + QPoint(dx, dy))
+            for dx in range(-rect.width() // 4, rect.width() // 4)
+            for dy in range(-rect.height() // 6, rect.height() // 6)
+        ]
+        distance = min(
+            abs(c.red() - text.red()) + abs(c.green() - text.green()) + abs(c.blue() - text.blue())
+            for c in near_text
+        )
+        assert distance < 60, (row, col)
+    # Grid lines separate the cells.
+    first = view.visualRect(view.model().index(0, 0))
+    assert image.pixelColor(first.right() + 1, first.center().y()).red() == 0xC8
+
+
 def test_weight_colors_diverge_and_stay_readable():
     negative, negative_text = weight_colors(-1.0, 1.0)
     positive, positive_text = weight_colors(1.0, 1.0)
