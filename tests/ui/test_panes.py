@@ -76,7 +76,7 @@ def test_histogram_from_the_worker_is_used_until_the_next_image(qapp, signed_map
     item.setLevels((-2.0, 2.0))  # same image: still valid
     assert item.getHistogram() is given
     item.setImage(signed_map * 2, autoLevels=False)
-    x, counts = item.getHistogram()
+    x, _counts = item.getHistogram()
     assert x is not given[0]
     assert x[-1] > given[0][-1] * 1.5  # computed for the new, wider data
 
