@@ -100,10 +100,33 @@ class _ThrottledHistogram(pg.HistogramLUTItem):
     _pending = False
     _pending_auto_level = False
     _pending_colormap: pg.ColorMap | None = None
+    _showing_colormap = False
+
+    gradient_picked = Signal()  # the person chose a gradient from the bar's menu
 
     def __init__(self, *args, on_pending: Callable[[], None], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._on_pending = on_pending
+        self.gradient.sigGradientChangeFinished.connect(self._on_gradient_picked)
+
+    def gradientChanged(self) -> None:
+        # pyqtgraph hands the image the bar's LUT whenever the bar changes, and resizing it
+        # counts as a change: that would replace the exact LUT set_colormap gave the image
+        # (or bring back the previous colormap, while the bar has not caught up yet).
+        self.lut = None
+        self.sigLookupTableChanged.emit(self)
+
+    def _on_gradient_picked(self) -> None:
+        """The person chose a gradient from the bar's menu: the image takes it, and a
+        colormap still waiting to be shown on the bar must not undo it."""
+        if self._showing_colormap:
+            return
+        self._pending_colormap = None
+        self.lut = None
+        item = self.imageItem()
+        if item is not None:
+            item.setLookupTable(self.getLookupTable)
+        self.gradient_picked.emit()
 
     def imageChanged(self, autoLevel: bool = False, autoRange: bool = False) -> None:
         if self._on_pending is None:
@@ -113,17 +136,16 @@ class _ThrottledHistogram(pg.HistogramLUTItem):
         self._pending_auto_level = self._pending_auto_level or bool(autoLevel)
         self._on_pending()
 
-    def show_colormap(self, cmap: pg.ColorMap | None) -> None:
-        """Show ``cmap`` on the gradient bar when the histogram next catches up (None: don't).
+    def show_colormap(self, cmap: pg.ColorMap) -> None:
+        """Show ``cmap`` on the gradient bar when the histogram next catches up.
 
         The image already has the colormap's exact LUT (``ImagePane.set_colormap``); the bar
         only shows it, so it follows later like the histogram (rebuilding it costs ~7 ms, a
         tick item per stop), and without handing the image its own 17-stop LUT.
         """
         self._pending_colormap = cmap
-        if cmap is not None:
-            self._pending = True
-            self._on_pending()
+        self._pending = True
+        self._on_pending()
 
     def flush(self) -> None:
         """Bring a pending update up to date now."""
@@ -132,13 +154,12 @@ class _ThrottledHistogram(pg.HistogramLUTItem):
         auto_level, self._pending, self._pending_auto_level = self._pending_auto_level, False, False
         cmap, self._pending_colormap = self._pending_colormap, None
         if cmap is not None:
-            blocked = self.gradient.blockSignals(True)
+            self._showing_colormap = True  # not the person's pick
             try:
                 self.gradient.setColorMap(cmap)
                 self.gradient.showTicks(False)  # setColorMap adds them back
             finally:
-                self.gradient.blockSignals(blocked)
-            self.lut = None  # pyqtgraph's cached gradient LUT, should the person edit it
+                self._showing_colormap = False
         item = self.imageItem()
         if item is None or item.image is None or item.getLevels() is None:
             return  # cleared, or live mode took the histogram over meanwhile (no levels)
@@ -289,7 +310,7 @@ class ImagePane(pg.GraphicsLayoutWidget):
             self.histogram.gradient.showTicks(False)
             self.addItem(self.histogram, row=1, col=1)
             self.histogram.sigLevelChangeFinished.connect(self._on_levels_dragged)
-            self.histogram.gradient.sigGradientChanged.connect(self._on_gradient_changed)
+            self.histogram.gradient_picked.connect(self._on_gradient_picked)
         # The colormap last set by set_colormap; None once the person picks another gradient.
         self._colormap_name: str | None = None
         self.stats = self.addLabel("", row=2, col=0, colspan=2, size="9pt", color="#b8b8b8")
@@ -437,12 +458,8 @@ class ImagePane(pg.GraphicsLayoutWidget):
         self.hovered.emit(None)
         super().leaveEvent(event)
 
-    def _on_gradient_changed(self, *_args) -> None:
-        # Only the person's picks from the gradient's menu get here: set_colormap changes
-        # the gradient with its signals blocked.
-        self._colormap_name = None
-        if self.histogram is not None:
-            self.histogram.show_colormap(None)  # a pending colormap must not undo the pick
+    def _on_gradient_picked(self) -> None:
+        self._colormap_name = None  # the next set_colormap applies, even the same name
 
     def _on_levels_dragged(self) -> None:
         if not self._setting_levels:
