@@ -197,7 +197,8 @@ class _FastImageItem(pg.ImageItem):
     - Drawing a float map: pyqtgraph scales it to 8-bit colour indices in ~90 numpy chunks,
       ~3 ms for 1 MP and several times that while the compute thread keeps both cores busy
       (every chunk hands the GIL over); one OpenCV pass takes ~1 ms. Anything else (RGB,
-      integer data, NaN, per-channel levels, more than 256 colours) takes pyqtgraph's path.
+      integer data, NaN or values far outside the levels, per-channel levels, more than 256
+      colours) takes pyqtgraph's path.
     - Its histogram: the worker that made the map has computed it already (``set_data``'s
       ``histogram``), so the pane's HistogramLUTItem gets it for free.
     """
@@ -235,14 +236,20 @@ class _FastImageItem(pg.ImageItem):
             and self.axisOrder == "row-major"
             and not self.autoDownsample
         )
-        if not fast or np.isnan(image.min()):  # pyqtgraph draws NaN transparent
+        if not fast:
             super().render()
             return
         lut = np.asarray(lut)
         low, high = float(levels[0]), float(levels[1])
-        # One colour per equal bin, floor((x - low) * scale), as pyqtgraph and core.display
-        # bin values; OpenCV rounds to nearest and saturates (inf too), hence the - 0.5.
         scale = len(lut) / ((high - low) or 1.0)
+        # OpenCV saturates through a 32-bit int: a value scaled beyond it (far outside the
+        # levels, or inf) would wrap to colour 0. pyqtgraph also draws NaN transparent.
+        reach = max(abs(float(image.min()) - low), abs(float(image.max()) - low)) * scale
+        if not reach < 2**30:  # also NaN
+            super().render()
+            return
+        # One colour per equal bin, floor((x - low) * scale), as pyqtgraph and core.display
+        # bin values; OpenCV rounds to nearest, hence the - 0.5.
         index = cv2.addWeighted(image, scale, image, 0.0, -low * scale - 0.5, dtype=cv2.CV_8U)
         if len(lut) < 256:
             np.minimum(index, len(lut) - 1, out=index)

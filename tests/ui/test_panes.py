@@ -56,6 +56,18 @@ def test_fast_render_draws_what_pyqtgraph_draws(qapp, signed_map, monkeypatch):
     assert np.mean(np.all(fast == saved, axis=2)) > 0.999
 
 
+def test_values_far_outside_the_levels_get_the_end_colours(qapp, signed_map):
+    data = signed_map.copy()
+    data[0, :3] = (1e12, -1e12, np.inf)  # e.g. fixed levels, then a kernel scaled up a lot
+    lut = colormap_lut("coolwarm")
+    item = _FastImageItem(axisOrder="row-major")
+    item.setImage(data, levels=(-1.0, 1.0), autoLevels=False)
+    item.setLookupTable(lut)
+    item.render()
+    top, bottom = tuple(lut[255]), tuple(lut[0])
+    assert _rgb(item.qimage)[0, :3].tolist() == [list(top), list(bottom), list(top)]
+
+
 def test_fast_render_leaves_nan_to_pyqtgraph(qapp, signed_map):
     data = signed_map.copy()
     data[10, 20] = np.nan
