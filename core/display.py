@@ -251,6 +251,43 @@ def _scaled(
     return scaled
 
 
+def lut_index(data: np.ndarray, levels: tuple[float, float], count: int = _LUT_SIZE) -> np.ndarray:
+    """The LUT entry each value of a 2-D map is drawn with: ``count`` equal bins from low to
+    high, ``floor(count * (x - low) / (high - low))`` clipped to 0..count-1; NaN -> 0.
+
+    Every new map on screen goes through this (in the GUI thread for the panes), so a map of
+    finite values within reach of the levels takes one OpenCV pass (plus a min and a max),
+    about twice as fast as the exact path; there a value exactly on an inner bin edge may
+    land in the bin below.
+
+    Returns
+    -------
+    np.ndarray
+        uint8 (H, W), C-contiguous.
+    """
+    if not 0 < count <= _LUT_SIZE:
+        raise ValueError(f"count must be 1..{_LUT_SIZE}, got {count}")
+    array = np.asarray(data)
+    if array.ndim != 2:
+        raise ValueError(f"expected (H, W) data, got shape {array.shape}")
+    low, high = (float(level) for level in levels)
+    if array.dtype == np.float32 and array.size and math.isfinite(low) and high > low:
+        scale = count / (high - low)
+        # OpenCV converts to 8 bits through a 32-bit int: a value scaled past it would wrap
+        # to 0 instead of saturating. NaN and inf fail this test too.
+        reach = max(abs(float(array.min()) - low), abs(float(array.max()) - low)) * scale
+        if reach < 2**30:
+            # OpenCV rounds to nearest; the - 0.5 makes that a floor. The offset comes from
+            # the fraction -low / (high - low), so that with symmetric levels 0 lands
+            # exactly on the middle entry (128 of 256).
+            offset = count * (-low / (high - low)) - 0.5
+            index = cv2.addWeighted(array, scale, array, 0.0, offset, dtype=cv2.CV_8U)
+            if count < _LUT_SIZE:
+                np.minimum(index, count - 1, out=index)
+            return index
+    return _scaled(array, levels, float(count), float(count - 1)).astype(np.uint8)
+
+
 def apply_colormap(data: np.ndarray, lut: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
     """Map data to RGB uint8 through display levels.
 
@@ -286,11 +323,12 @@ def apply_colormap(data: np.ndarray, lut: np.ndarray, levels: tuple[float, float
             f"expected an (N, 3) uint8 LUT with N <= 256, got {table.dtype} {table.shape}"
         )
     count = table.shape[0]
-    index = _scaled(array, levels, float(count), float(count - 1)).astype(np.uint8)
-    if count < _LUT_SIZE:  # cv2.LUT needs 256 entries; indices never reach the padding
+    index = lut_index(array, levels, count)
+    if count < _LUT_SIZE:  # OpenCV takes 256 entries; indices never reach the padding
         table = np.concatenate([table, np.repeat(table[-1:], _LUT_SIZE - count, axis=0)])
-    # cv2.LUT on the index replicated to 3 channels is ~1.5x faster than np.take(table, index).
-    return cv2.LUT(cv2.merge([index, index, index]), table.reshape(_LUT_SIZE, 1, 3))
+    # applyColorMap with a user table maps channels as given (RGB in, RGB out): one pass,
+    # several times faster than np.take(table, index).
+    return cv2.applyColorMap(index, np.ascontiguousarray(table.reshape(_LUT_SIZE, 1, 3)))
 
 
 def render(

@@ -228,22 +228,7 @@ def render_as_displayed(
     if data.ndim == 3:  # per-channel maps: each channel through the levels, no LUT
         return apply_colormap(data, COLORMAPS["gray"], levels)
     lut = colormap_lut(default_colormap(view.signed) if colormap == "auto" else colormap)
-    low, high = float(levels[0]), float(levels[1])
-    if data.dtype != np.float32 or len(lut) != 256 or not high > low:
-        return apply_colormap(data, lut, levels)
-    # The LUT index pyqtgraph (and apply_colormap) computes, trunc(256 (x - low) / (high -
-    # low)) clipped to 0..255, in two OpenCV passes instead of six numpy ones: clamp below
-    # at `low`, then scale, shift by -0.5 so rounding truncates (a value exactly on a bin
-    # edge may land one bin lower), and saturate to 255 above.
-    scale = 256.0 / (high - low)
-    index = cv2.convertScaleAbs(cv2.max(data, low), alpha=scale, beta=-low * scale - 0.5)
-    return cv2.applyColorMap(index, _lut_image(lut))
-
-
-def _lut_image(lut: np.ndarray) -> np.ndarray:
-    """A (256, 3) LUT as the (256, 1, 3) image cv2.applyColorMap takes (it maps channels as
-    given, so RGB in gives RGB out)."""
-    return np.ascontiguousarray(lut.reshape(256, 1, 3))
+    return apply_colormap(data, lut, levels)
 
 
 def process_frame(

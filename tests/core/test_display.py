@@ -17,7 +17,9 @@ from core.display import (
     colormap_lut,
     compute_levels,
     default_colormap,
+    display_histogram,
     is_signed,
+    lut_index,
     render,
 )
 
@@ -227,6 +229,47 @@ def test_zero_maps_to_the_middle_of_the_lut_with_symmetric_levels() -> None:
         data = np.array([[0.0, -m, m]], np.float32)
         out = apply_colormap(data, lut, (-m, m))
         np.testing.assert_array_equal(out[0], lut[[128, 0, 255]])
+
+
+@pytest.mark.parametrize("count", [256, 17])
+@pytest.mark.parametrize("levels", [(-3.0, 5.0), (0.0, 1.0), (-0.02, 0.02), (100.0, 100.5)])
+def test_lut_index_is_the_floor_rule_except_right_on_an_edge(count, levels) -> None:
+    low, high = levels
+    rng = np.random.default_rng(7)
+    span = high - low
+    data = rng.uniform(low - 0.2 * span, high + 0.2 * span, (300, 200)).astype(np.float32)
+    position = (data.astype(np.float64) - low) / span * count
+    expected = np.clip(np.floor(position), 0, count - 1).astype(np.uint8)
+    index = lut_index(data, levels, count)
+    assert index.dtype == np.uint8 and index.shape == data.shape and index.flags.c_contiguous
+    off = index != expected
+    # Only values within float32 rounding of a bin edge may land in the bin below.
+    assert np.all(np.abs(position[off] - np.round(position[off])) < 1e-3)
+    assert np.all(expected[off] - index[off] == 1)
+    assert off.mean() < 0.01
+
+
+def test_lut_index_handles_values_far_beyond_the_levels_and_non_finite_ones() -> None:
+    # Far beyond: scaled past 2**31, where OpenCV's 8-bit conversion would wrap around.
+    data = np.array([[1e12, -1e12, 3e9, np.inf, -np.inf, np.nan, 0.5]], np.float32)
+    np.testing.assert_array_equal(lut_index(data, (0.0, 1.0)), [[255, 0, 255, 255, 0, 0, 128]])
+    finite = np.array([[1e12, -1e12, 3e9, 0.5]], np.float32)
+    np.testing.assert_array_equal(lut_index(finite, (0.0, 1.0)), [[255, 0, 255, 128]])
+
+
+def test_display_histogram_counts_a_200x200_sample_of_the_finite_values() -> None:
+    data = np.random.default_rng(1).normal(size=(1000, 800)).astype(np.float32)
+    data[0, 0] = np.nan
+    x, counts = display_histogram(data)
+    sample = data[::5, ::4]
+    finite = sample[np.isfinite(sample)]
+    assert counts.sum() == finite.size == 200 * 200 - 1
+    assert len(x) == len(counts) == 500
+    assert x[0] == finite.min()
+    np.testing.assert_array_equal(counts, np.histogram(finite, 500)[0])
+    small = np.array([[0, 3, 3], [250, 3, 0]], np.uint8)  # uint8: one bin per value
+    x, counts = display_histogram(small)
+    assert x[0] == 0 and x[-1] == 250 and counts[3] == 3 and counts.sum() == 6
 
 
 def test_short_lut() -> None:

@@ -68,15 +68,17 @@ def test_values_far_outside_the_levels_get_the_end_colours(qapp, signed_map):
     assert _rgb(item.qimage)[0, :3].tolist() == [list(top), list(bottom), list(top)]
 
 
-def test_fast_render_leaves_nan_to_pyqtgraph(qapp, signed_map):
+def test_nan_is_drawn_in_the_first_colour_as_saved(qapp, signed_map):
     data = signed_map.copy()
     data[10, 20] = np.nan
+    lut = colormap_lut("coolwarm")
     item = _FastImageItem(axisOrder="row-major")
     item.setImage(data, levels=(-1.0, 1.0), autoLevels=False)
-    item.setLookupTable(colormap_lut("coolwarm"))
+    item.setLookupTable(lut)
     item.render()
-    assert item.qimage.pixelColor(20, 10).alpha() == 0  # NaN drawn transparent
-    assert item.qimage.pixelColor(21, 10).alpha() == 255
+    drawn = _rgb(item.qimage)
+    assert drawn[10, 20].tolist() == lut[0].tolist()
+    np.testing.assert_array_equal(drawn, apply_colormap(data, lut, (-1.0, 1.0)))
 
 
 def test_histogram_from_the_worker_is_used_until_the_next_image(qapp, signed_map):
