@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,9 @@ def export_all(
     """Write the input, the kernel JSON and each output raw (TIFF) and as displayed (PNG).
 
     ``outputs`` maps a label ('conv', 'pooled', ...) to (raw values, displayed RGB uint8).
-    Each file is written atomically; returns the paths written.
+    All or nothing: every file is first written under a hidden temporary name, and only when
+    all of them are complete are they renamed into place; if one fails (full disk, a folder
+    in the way), the others are removed and the folder is as it was. Returns the paths.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -34,11 +37,23 @@ def export_all(
     for label, (raw, displayed) in outputs.items():
         jobs.append((f"{stem}_{label}.tif", lambda p, a=raw: save_raw(p, a)))
         jobs.append((f"{stem}_{label}.png", lambda p, a=displayed: save_png(p, a)))
-    written = []
-    for name, write in jobs:
-        write(folder / name)
-        written.append(folder / name)
-    return written
+    for name, _ in jobs:
+        if (folder / name).is_dir():  # would fail at the last step, after others were renamed
+            raise SaveError(folder / name, "a folder of that name is in the way")
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for name, write in jobs:
+            final = folder / name
+            temp = folder / f".{name}.partial{final.suffix}"  # the suffix picks the format
+            write(temp)
+            staged.append((temp, final))
+        for temp, final in staged:
+            os.replace(temp, final)
+    except BaseException:
+        for temp, _ in staged:
+            temp.unlink(missing_ok=True)
+        raise
+    return [final for _, final in staged]
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:

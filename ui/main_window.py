@@ -123,6 +123,7 @@ class MainWindow(QMainWindow):
         self.loaded: LoadedImage | None = None
         self.processed: Processed | None = None
         self._hover_source: ImagePane | None = None
+        self._hover_point: tuple[float, float, ImagePane | None] | None = None
 
         self.input_pane = ImagePane("Input")
         self.conv_pane = ImagePane("Convolution")
@@ -370,8 +371,11 @@ class MainWindow(QMainWindow):
         self.open_array("pasted image", qimage_to_array(qimage))
 
     def _on_image_loaded(self, _job, loaded: LoadedImage) -> None:
-        first = self.loaded is None
+        previous = self.loaded
         self.loaded = loaded
+        # The outputs on screen stay until the new ones replace them, but they describe the
+        # previous image: nothing may read them with this one (hover, saves, export).
+        self.processed = None
         self.banner.hide()
         view = loaded.view
         h, w = loaded.image.shape[:2]
@@ -384,9 +388,11 @@ class MainWindow(QMainWindow):
         if loaded.path is not None:
             self._remember_file(loaded.path)
         self.request_update()
-        if first or not self.view_contains_image():
-            self.fit_view()
+        same_size = previous is not None and previous.image.shape[:2] == (h, w)
+        if not same_size or not self.view_contains_image():
+            self.fit_view()  # a same-size image keeps the zoom: easy to compare two
         self.show_status(f"Opened {loaded.name} ({w}x{h})")
+        self._refresh_hover()
 
     def _on_load_failed(self, _job, message: str) -> None:
         self.show_error(message)
@@ -466,6 +472,8 @@ class MainWindow(QMainWindow):
         self.timing.setText(f"computed in {processed.seconds * 1000:.0f} ms")
         if self.banner.property("kind") == "error":  # the error it reported is resolved
             self.banner.hide()
+        if not self.live.is_streaming():  # while streaming, the pointer's moves refresh it
+            self._refresh_hover()
         self.result_shown.emit(processed)
         self._emit_idle_if_done()
 
@@ -479,6 +487,13 @@ class MainWindow(QMainWindow):
         pane.set_stats(view.stats_text)
 
     def _on_process_failed(self, _job, message: str) -> None:
+        # The outputs on screen were made with other settings (or another image): showing,
+        # reading or exporting them as this layer's would mislead.
+        self.processed = None
+        for pane, name in ((self.conv_pane, "Convolution"), (self.pooled_pane, "Pooled")):
+            pane.set_data(None)
+            pane.set_title(f"{name}: not computed")
+        self._refresh_hover()
         self.show_error(f"Cannot compute this layer: {message}")
         self._emit_idle_if_done()
 
@@ -532,6 +547,7 @@ class MainWindow(QMainWindow):
 
     def clear_hover(self) -> None:
         self._hover_source = None
+        self._hover_point = None
         for pane in self.panes:
             pane.show_marker(None)
             pane.show_field(None)
@@ -543,6 +559,7 @@ class MainWindow(QMainWindow):
 
         Returns what was shown (pane name -> (index, value)), which tests read back.
         """
+        self._hover_point = (x, y, source)
         shown: dict = {}
         image = self.loaded.image if self.loaded is not None else None
         if image is None:
@@ -558,6 +575,11 @@ class MainWindow(QMainWindow):
             self.input_pane.set_readout("")
         processed = self.processed
         if processed is None:
+            for pane in (self.conv_pane, self.pooled_pane):
+                pane.show_marker(None)
+                pane.set_readout("")
+            self.input_pane.show_field(None)
+            self.inspector.clear()
             return shown
         result, geom = processed.result, processed.result.geometry
         conv_idx = geom.conv.index_at(x, y)
@@ -580,6 +602,11 @@ class MainWindow(QMainWindow):
         if conv_idx is not None:
             self.inspector.show_explanation(explain_pixel(result, *conv_idx))
         return shown
+
+    def _refresh_hover(self) -> None:
+        """Show the hovered point's values again: the image or the result under it changed."""
+        if self._hover_point is not None:
+            self.hover_at(*self._hover_point)
 
     def _mark(self, pane, geom, idx, data, key, shown) -> None:
         if idx is None:

@@ -358,7 +358,7 @@ def test_broken_image_shows_a_banner_and_keeps_the_previous_image(window, tmp_pa
     assert window.loaded.name == "boxes-and-lines.png"
 
 
-def test_uncomputable_layer_shows_a_banner_then_recovers(make_window):
+def test_uncomputable_layer_shows_a_banner_then_recovers(make_window, tmp_path):
     window = make_window(DIGIT)
     assert window.input_pane.title.text == "Input 28x28"
     controls = window.controls
@@ -369,8 +369,16 @@ def test_uncomputable_layer_shows_a_banner_then_recovers(make_window):
     assert window.banner.isVisible()
     assert window.banner.text().startswith("Cannot compute this layer")
     assert "16x16" in window.banner.text()
-    assert window.processed is not None  # the last good result stays on screen
-    assert window.conv_pane.image.image is not None
+    # The previous result was made with other settings: it is neither shown, nor hovered,
+    # nor exported as this layer's.
+    assert window.processed is None
+    assert window.conv_pane.image.image is None and window.pooled_pane.image.image is None
+    assert window.conv_pane.title.text == "Convolution: not computed"
+    shown = window.hover_at(10.5, 12.5, window.conv_pane)
+    assert set(shown) == {"input"} and window.conv_pane.readout == ""
+    export = tmp_path / "export"
+    export.mkdir()
+    assert window.export_to(export) == [] and list(export.iterdir()) == []
 
     controls.dilation.setValue(3)  # 43x43 taps: does not fit in 28x28 at all
     settle(window)
@@ -384,6 +392,39 @@ def test_uncomputable_layer_shows_a_banner_then_recovers(make_window):
     assert result.conv.shape == (14, 14) and result.pooled.shape == (7, 7)
     expected = reference_conv(sample_gray(DIGIT), np.ones((15, 15)), pad=0)
     np.testing.assert_allclose(result.conv, expected, atol=1e-4)
+    # The point still hovered shows the new result's value.
+    assert window.conv_pane.readout.startswith("[5, 3] = ")
+
+
+def test_hover_follows_a_recompute_and_a_new_image(make_window):
+    window = make_window(DIGIT)
+    image = sample_gray(DIGIT)
+    window.editor.set_kernel(preset("identity"))
+    settle(window)
+    window.hover_at(14.5, 12.5, window.conv_pane)
+    assert float(window.conv_pane.readout.split("= ")[1]) == pytest.approx(image[12, 14], abs=1e-4)
+    window.editor.set_kernel(Kernel(2 * preset("identity").weights))  # the pointer stays put
+    settle(window)
+    value = float(window.conv_pane.readout.split("= ")[1])
+    assert value == pytest.approx(2 * image[12, 14], abs=1e-4)
+    assert f"= <b>{2 * image[12, 14]:.4g}</b>" in window.inspector.label.text()
+    # Another image: the readouts are the new image's, never the old result's.
+    window.open_path(SAMPLES["Boxes and lines"])
+    settle(window)
+    boxes = sample_gray()
+    assert window.input_pane.readout == f"[12, 14] = {boxes[12, 14]:.4g}"
+    assert float(window.conv_pane.readout.split("= ")[1]) == pytest.approx(
+        2 * boxes[12, 14], abs=1e-4
+    )
+
+
+def test_a_new_image_of_another_size_is_fitted_to_the_view(make_window):
+    window = make_window()  # 200x200
+    window.input_pane.view.setRange(xRange=(0, 50), yRange=(0, 50), padding=0)
+    window.open_path(DIGIT)  # 28x28, inside the zoomed area but tiny in it
+    settle(window)
+    (x0, x1), (y0, y1) = window.input_pane.view.viewRange()
+    assert x1 - x0 < 40 and y1 - y0 < 40 and x0 < 1 and y0 < 1
 
 
 # -- saving ---------------------------------------------------------------------------------
