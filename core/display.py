@@ -390,7 +390,8 @@ def display_histogram(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         low, high = int(sample.min()), int(sample.max())
         counts = np.bincount(sample.ravel(), minlength=256)[low : high + 1]
         return np.arange(low, high + 1, dtype=float), counts
-    sample = sample[np.isfinite(sample)]
+    # float64: the span of float32 values near the type's limits overflows float32.
+    sample = sample[np.isfinite(sample)].astype(np.float64)
     if sample.size == 0:
         return np.zeros(1), np.zeros(1, np.int64)
     low, high = float(sample.min()), float(sample.max())

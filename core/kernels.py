@@ -75,7 +75,8 @@ class Kernel:
     @property
     def sum(self) -> float:
         """Sum of the effective weights: 1 keeps brightness, 0 responds only to change."""
-        return float(self.weights.sum() * self.scale)
+        # fsum: exact, so +-3e38 rows still sum to 0 (a plain sum of float32 can say 7.6e22).
+        return math.fsum(self.weights.ravel().tolist()) * self.scale
 
     def normalized(self) -> tuple[Kernel, str]:
         """Scale so the effective weights sum to 1, and say what happened.

@@ -267,6 +267,9 @@ def test_display_histogram_counts_a_200x200_sample_of_the_finite_values() -> Non
     assert len(x) == len(counts) == 500
     assert x[0] == finite.min()
     np.testing.assert_array_equal(counts, np.histogram(finite, 500)[0])
+    extreme = np.array([[3e38, -3e38], [0.0, 1.0]], np.float32)  # the span overflows float32
+    x, counts = display_histogram(extreme)
+    assert counts.sum() == 4 and counts[0] == 1 and counts[-1] == 1
     small = np.array([[0, 3, 3], [250, 3, 0]], np.uint8)  # uint8: one bin per value
     x, counts = display_histogram(small)
     assert x[0] == 0 and x[-1] == 250 and counts[3] == 3 and counts.sum() == 6

@@ -189,6 +189,12 @@ def test_zero_sum_kernel_left_alone_with_a_message(name):
     assert "sum to 0" in message and "left" in message
 
 
+def test_sum_is_exact_even_for_huge_weights():
+    weights = np.array([[3e38, 3e38, 3e38], [0, 0, 0], [-3e38, -3e38, -3e38]])
+    assert Kernel(weights).sum == 0.0
+    assert Kernel(np.array([[1e20, 1.0, -1e20]])).sum == 1.0
+
+
 def test_nearly_zero_sum_from_rounding_is_zero_sum():
     weights = np.array([[0.1, 0.2, -0.3]])  # sums to ~5.5e-17, not exactly 0
     same, message = Kernel(weights).normalized()
