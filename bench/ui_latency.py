@@ -11,8 +11,9 @@ edit latency
     quiet window. On ~1 MP (1000x1000) and 12 MP (4000x3000) images.
 max stall
     A 5 ms QTimer runs while a 24 MP (6000x4000) image is loaded, a 15x15 kernel is applied and
-    the result is painted; the figure is the largest gap between two ticks (or the last tick
-    and the end), i.e. the longest time the GUI thread could not react to anything.
+    the result is painted, until the panes have caught up with it (histograms, stats); the
+    figure is the largest gap between two ticks (or the last tick and the end), i.e. the
+    longest time the GUI thread could not react to anything.
 
 Final line: ``ui: edit_1mp_p50_ms=.. edit_1mp_p95_ms=.. edit_12mp_p50_ms=.. max_stall_ms=..``
 Targets: edit_1mp_p50 <= 30 ms, max_stall <= 50 ms.
@@ -43,6 +44,7 @@ from core.kernels import Kernel, preset
 from resources import SAMPLES
 from ui.app import wait_until_idle
 from ui.main_window import MainWindow
+from ui.panes import CATCH_UP_DELAY_MS
 
 TARGET_EDIT_1MP_P50_MS = 30.0
 TARGET_MAX_STALL_MS = 50.0
@@ -138,6 +140,8 @@ class Bench:
         self.settle()
         self.window.editor.set_kernel(Kernel(np.ones((15, 15)) / 225.0, name="box-15"))
         self.settle()
+        # Until the panes have caught up with the result too (histograms, stats lines).
+        self.idle_for(QUIET_MS + CATCH_UP_DELAY_MS)
         ticks.append(time.perf_counter())
         timer.stop()
         gaps = np.diff(ticks) * 1000

@@ -257,8 +257,8 @@ def lut_index(data: np.ndarray, levels: tuple[float, float], count: int = _LUT_S
 
     Every new map on screen goes through this (in the GUI thread for the panes), so a map of
     finite values within reach of the levels takes one OpenCV pass (plus a min and a max),
-    about twice as fast as the exact path; there a value exactly on an inner bin edge may
-    land in the bin below.
+    about twice as fast as the exact path; there a value within float32 rounding of an
+    inner bin edge may land in the bin below.
 
     Returns
     -------
@@ -276,7 +276,9 @@ def lut_index(data: np.ndarray, levels: tuple[float, float], count: int = _LUT_S
         # OpenCV converts to 8 bits through a 32-bit int: a value scaled past it would wrap
         # to 0 instead of saturating. NaN and inf fail this test too.
         reach = max(abs(float(array.min()) - low), abs(float(array.max()) - low)) * scale
-        if reach < 2**30:
+        # And OpenCV scales in float32: the offset must stay small for bins to be exact to
+        # ~0.001 of a step (levels like 10000..10001 take the exact path).
+        if reach < 2**30 and abs(low) * scale < 2**14:
             # OpenCV rounds to nearest; the - 0.5 makes that a floor. The offset comes from
             # the fraction -low / (high - low), so that with symmetric levels 0 lands
             # exactly on the middle entry (128 of 256).

@@ -186,7 +186,10 @@ _TEXT_ZERO = QColor(150, 150, 150)  # zeros recede so the pattern of non-zeros s
 
 
 def weight_colors(value: float, max_abs: float) -> tuple[QColor, QColor]:
-    """Background and readable text colour for ``value`` on a map symmetric around 0."""
+    """Background and readable text colour for ``value`` on a map symmetric around 0.
+
+    The text colour is one of three shared objects: read it, don't modify it.
+    """
     t = 0.0 if max_abs <= 0 else min(1.0, max(-1.0, value / max_abs))
     position = (t + 1.0) * 2.0  # 0..4 across the five stops
     low = min(int(position), len(_STOPS) - 2)
@@ -508,9 +511,14 @@ class _WeightsView(QTableView):
                     pen = foreground
                 text = self._text.text(candidates)
                 box = text.size()
-                painter.drawStaticText(
-                    QPointF(x + (inner - box.width()) / 2, y + (inner - box.height()) / 2), text
-                )
+                at = QPointF(x + (inner - box.width()) / 2, y + (inner - box.height()) / 2)
+                if box.width() <= inner:
+                    painter.drawStaticText(at, text)
+                else:  # even the shortest spelling at the smallest font: keep it in its cell
+                    painter.save()
+                    painter.setClipRect(x, y, inner, inner)
+                    painter.drawStaticText(at, text)
+                    painter.restore()
 
         painter.setPen(_GRID_PEN)
         right, bottom = x0 + cols * size - 1, y0 + rows * size - 1

@@ -1289,15 +1289,10 @@ class LiveController(QObject):
         for pane in self._histogram_panes():
             pane.histogram.imageItem = weakref.ref(pane.image)
             pane.image.sigImageChanged.connect(pane.histogram.imageChanged)
-            pane.histogram.gradientChanged()  # a colormap picked meanwhile reaches the image
             if pane.image.image is not None:
-                # The histogram and level region of the last frame; blocked, because a level
-                # change would read as the person's drag and switch the levels to "fixed".
-                blocked = pane.histogram.blockSignals(True)
-                try:
-                    pane.histogram.imageChanged()
-                finally:
-                    pane.histogram.blockSignals(blocked)
+                # The histogram and level region of the last frame, when the pane catches up
+                # (which moves the region with signals blocked: not the person's drag).
+                pane.histogram.imageChanged()
 
     def _apply_histograms(self, histograms: tuple[tuple[np.ndarray, np.ndarray], ...]) -> None:
         for pane, (x, counts) in zip(self._window.panes, histograms, strict=True):

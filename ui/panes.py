@@ -61,7 +61,9 @@ class CatchUpQueue(QObject):
             self._arm()
 
     def discard(self, task: Callable[[], None]) -> None:
-        self._due.pop(task, None)
+        if self._due.pop(task, None) is not None:
+            self._timer.stop()  # it was armed for this task, maybe: arm for the next one
+            self._arm()
 
     def _arm(self) -> None:
         if self._due and not self._timer.isActive():
@@ -197,7 +199,8 @@ class _FastImageItem(pg.ImageItem):
       ~3 ms for 1 MP and several times that while the compute thread keeps both cores busy
       (every chunk hands the GIL over); ``core.display.lut_index`` takes ~1.5 ms and colours
       exactly as "Save as displayed" does (NaN too: the first colour). Anything else (RGB,
-      integer data, per-channel levels, more than 256 colours) takes pyqtgraph's path.
+      integer data, per-channel levels, a LUT of other than 256 colours) takes pyqtgraph's
+      path.
     - Its histogram: the worker that made the map has computed it already (``set_data``'s
       ``histogram``), so the pane's HistogramLUTItem gets it for free.
     """
@@ -234,14 +237,14 @@ class _FastImageItem(pg.ImageItem):
             and high > low
             and lut is not None
             and lut.dtype == np.uint8
-            and len(lut) <= 256
+            and len(lut) == 256  # a shorter one pyqtgraph would stretch over 0..255
             and self.axisOrder == "row-major"
             and not self.autoDownsample
         )
         if not fast:
             super().render()
             return
-        index = lut_index(image, (low, high), len(lut))  # as "Save as displayed" colours it
+        index = lut_index(image, (low, high))  # as "Save as displayed" colours it
         qimage = functions_qimage.try_make_qimage(index, levels=None, lut=lut)
         if qimage is None:
             super().render()

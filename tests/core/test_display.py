@@ -232,7 +232,9 @@ def test_zero_maps_to_the_middle_of_the_lut_with_symmetric_levels() -> None:
 
 
 @pytest.mark.parametrize("count", [256, 17])
-@pytest.mark.parametrize("levels", [(-3.0, 5.0), (0.0, 1.0), (-0.02, 0.02), (100.0, 100.5)])
+@pytest.mark.parametrize(
+    "levels", [(-3.0, 5.0), (0.0, 1.0), (-0.02, 0.02), (100.0, 100.5), (10000.0, 10001.0)]
+)
 def test_lut_index_is_the_floor_rule_except_right_on_an_edge(count, levels) -> None:
     low, high = levels
     rng = np.random.default_rng(7)

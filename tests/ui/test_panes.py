@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 import pytest
@@ -134,9 +136,11 @@ def test_catch_up_queue_lets_other_events_run_between_tasks(qtbot):
     assert seen[0] < seen[1] < seen[2]  # the ticker got a turn between any two tasks
 
 
-def test_catch_up_skips_a_pane_deleted_meanwhile(qtbot):
+def test_catch_up_skips_a_pane_deleted_meanwhile(qtbot, signed_map):
     queue = CatchUpQueue(delay_ms=0)
     doomed = ImagePane("Doomed")
+    doomed.set_data(signed_map, (0, 0, 400, 300), (-1.0, 1.0))  # a histogram to catch up...
+    doomed.set_stats("min 0")  # ...and a stats line
     survivor = ImagePane("Survivor")
     qtbot.addWidget(survivor)
     ran = []
@@ -144,7 +148,27 @@ def test_catch_up_skips_a_pane_deleted_meanwhile(qtbot):
     queue.request(doomed.catch_up)
     queue.request(survivor.catch_up)
     doomed.deleteLater()
-    qtbot.waitUntil(lambda: ran == ["survivor"])
+    qtbot.waitUntil(lambda: ran == ["survivor"])  # and no "C++ object already deleted"
+
+
+def test_a_task_never_runs_before_its_delay(qtbot):
+    queue = CatchUpQueue(delay_ms=60)
+    ran: dict[str, float] = {}
+
+    def first() -> None:
+        ran["first"] = time.monotonic()
+
+    def second() -> None:
+        ran["second"] = time.monotonic()
+
+    queue.request(first)
+    qtbot.wait(20)
+    queue.discard(first)  # the timer was armed for it
+    asked = time.monotonic()
+    queue.request(second)
+    qtbot.waitUntil(lambda: "second" in ran, timeout=2000)
+    assert "first" not in ran
+    assert ran["second"] - asked >= 0.055  # Qt's coarse timers may be up to 5% early
 
 
 def test_histogram_catching_up_does_not_redraw_the_image(pane, signed_map, monkeypatch):
