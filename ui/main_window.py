@@ -39,6 +39,7 @@ from core.preview import (
     fit_working_size,
     make_view,
     process_for_display,
+    tidy,
 )
 from resources import DEFAULT_SAMPLE, SAMPLES
 from ui.controls import ControlPanel
@@ -583,11 +584,13 @@ class MainWindow(QMainWindow):
             return shown
         result, geom = processed.result, processed.result.geometry
         conv_idx = geom.conv.index_at(x, y)
-        self._mark(self.conv_pane, geom.conv, conv_idx, result.conv, "conv", shown)
+        magnitude = processed.conv.magnitude
+        self._mark(self.conv_pane, geom.conv, conv_idx, result.conv, magnitude, "conv", shown)
         second = geom.pooled or geom.conv
         second_data = result.pooled if result.pooled is not None else result.activated
         pooled_idx = second.index_at(x, y)
-        self._mark(self.pooled_pane, second, pooled_idx, second_data, "pooled", shown)
+        magnitude = processed.pooled.magnitude
+        self._mark(self.pooled_pane, second, pooled_idx, second_data, magnitude, "pooled", shown)
         field = None
         if source is self.pooled_pane and pooled_idx is not None:
             field = second.receptive_field(*pooled_idx)
@@ -608,7 +611,7 @@ class MainWindow(QMainWindow):
         if self._hover_point is not None:
             self.hover_at(*self._hover_point)
 
-    def _mark(self, pane, geom, idx, data, key, shown) -> None:
+    def _mark(self, pane, geom, idx, data, magnitude, key, shown) -> None:
         if idx is None:
             pane.show_marker(None)
             pane.set_readout("")
@@ -617,7 +620,7 @@ class MainWindow(QMainWindow):
         row, col = idx
         pane.show_marker((x0 + col * geom.step, y0 + row * geom.step, geom.step, geom.step))
         value = data[row, col]
-        pane.set_readout(f"[{row}, {col}] = {_fmt(value)}")
+        pane.set_readout(f"[{row}, {col}] = {_fmt(value, magnitude)}")
         shown[key] = (idx, value)
 
     # -- saving ----------------------------------------------------------------------------
@@ -859,10 +862,11 @@ class MainWindow(QMainWindow):
         self.open_path(SAMPLES[DEFAULT_SAMPLE])
 
 
-def _fmt(value) -> str:
+def _fmt(value, magnitude: float = 0.0) -> str:
+    """A readout value; rounding noise next to the map's ``magnitude`` reads as 0."""
     if np.ndim(value) == 0:
-        return f"{float(value):.4g}"
-    return "(" + ", ".join(f"{float(v):.3g}" for v in np.ravel(value)) + ")"
+        return f"{tidy(float(value), magnitude):.4g}"
+    return "(" + ", ".join(f"{tidy(float(v), magnitude):.3g}" for v in np.ravel(value)) + ")"
 
 
 def qimage_to_array(qimage: QImage) -> np.ndarray:
