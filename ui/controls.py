@@ -46,6 +46,11 @@ _TIPS = {
     "levels": "Which values map to the ends of the colormap: the full range (auto), the 1st-99th "
     "percentiles (robust, ignores outliers), or fixed where you set them on the histogram.",
 }
+_PER_CHANNEL_COLORMAP_TIP = (
+    "Per-channel maps are drawn in colour: red shows how strongly the R channel responds, "
+    "and so on, each through the levels (grey is 0 for signed maps); a colormap applies to a "
+    "single map."
+)
 _COLOR_LABELS = {
     "gray": "Grayscale",
     "per-channel": "Per channel (R, G, B)",
@@ -189,6 +194,9 @@ class ControlPanel(QWidget):
         pooling = self.pool_mode.currentData() != "none"
         self.pool_size.setEnabled(pooling)
         self.pool_stride.setEnabled(pooling)
+        per_channel = self.color.currentData() == "per-channel"
+        self.colormap.setEnabled(not per_channel)
+        self.colormap.setToolTip(_PER_CHANNEL_COLORMAP_TIP if per_channel else _TIPS["colormap"])
 
     def _on_layer_edited(self, *_args) -> None:
         if self.signalsBlocked():

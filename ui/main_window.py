@@ -484,6 +484,8 @@ class MainWindow(QMainWindow):
         cmap = self.controls.colormap_name()
         if view.data.ndim == 2:
             pane.set_colormap(default_colormap(view.signed) if cmap == "auto" else cmap)
+        else:  # per-channel maps are drawn as RGB, each channel a grey ramp through the levels
+            pane.set_colormap("gray")
         pane.set_data(view.data, rect, levels, view.histogram)
         pane.set_stats(view.stats_text)
 

@@ -575,3 +575,21 @@ def test_corrupt_settings_fall_back_to_defaults(make_window, tmp_path, options):
     assert window.controls.settings().border == "zero"
     assert window.processed.result.conv.shape == (200, 200)
     assert not window.banner.isVisible()
+
+
+def test_per_channel_maps_say_the_colormap_does_not_apply(window):
+    controls = window.controls
+    window.open_path(SAMPLES["Street scene"])  # colour
+    settle(window)
+    assert controls.colormap.isEnabled()
+    controls.color.setCurrentIndex(controls.color.findData("per-channel"))
+    settle(window)
+    assert window.processed.result.conv.ndim == 3
+    assert not controls.colormap.isEnabled()
+    assert "Per-channel maps are drawn in colour" in controls.colormap.toolTip()
+    window.conv_pane.catch_up()
+    bar = window.conv_pane.histogram.gradient.getLookupTable(256, alpha=False)
+    assert np.all(bar[:, 0] == bar[:, 1]) and np.all(bar[:, 1] == bar[:, 2])  # a grey ramp
+    controls.color.setCurrentIndex(controls.color.findData("gray"))
+    settle(window)
+    assert controls.colormap.isEnabled()
