@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
@@ -35,10 +37,12 @@ def run_app(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName("ConvScope")
     app.setApplicationName("ConvScope")
+    scratch = None
     if args.screenshot:
-        # A screenshot must not depend on (or change) the person's saved window state.
-        settings = QSettings(str(Path(args.screenshot).with_suffix(".ini")), QSettings.IniFormat)
-        settings.clear()
+        # A screenshot must not depend on (or change) the person's saved window state, nor
+        # leave a settings file beside the picture: fresh settings in a scratch folder.
+        scratch = tempfile.mkdtemp(prefix="convscope-screenshot-")
+        settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
     else:
         settings = QSettings()
     window = MainWindow(settings)
@@ -48,7 +52,7 @@ def run_app(args: argparse.Namespace) -> int:
         window.editor.set_kernel(kernel, record_undo=False)
     try:
         if args.screenshot:
-            return _screenshot(window, image, Path(args.screenshot), settings)
+            return _screenshot(window, image, Path(args.screenshot))
         window.show()
         window.open_path(image)
         app.exec()
@@ -59,6 +63,9 @@ def run_app(args: argparse.Namespace) -> int:
         # Destroy the window now, while Python is whole: left to PySide's clean-up at exit, a
         # shown window's pyqtgraph items call back into half-finalized Python and segfault.
         shiboken6.delete(window)
+        if scratch is not None:
+            shiboken6.delete(settings)  # writes its file, if it has not yet: before removal
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def wait_until_idle(window, timeout_ms: int = 60_000) -> bool:
@@ -77,7 +84,7 @@ def wait_until_idle(window, timeout_ms: int = 60_000) -> bool:
     return timer.isActive()
 
 
-def _screenshot(window, image: Path, path: Path, settings) -> int:
+def _screenshot(window, image: Path, path: Path) -> int:
     window.resize(*SCREENSHOT_SIZE)
     window.show()
     window.open_path(image)
@@ -85,7 +92,6 @@ def _screenshot(window, image: Path, path: Path, settings) -> int:
     if window.loaded is None or window.processed is None or not ok:
         print(f"convscope: could not render {image}: {window.banner.text()}", file=sys.stderr)
         window.close()
-        Path(settings.fileName()).unlink(missing_ok=True)
         return 1
     # Hover a point a little off-centre so the picture shows the marker, field and inspector.
     h, w = window.loaded.image.shape[:2]
@@ -97,7 +103,6 @@ def _screenshot(window, image: Path, path: Path, settings) -> int:
     QApplication.processEvents()
     saved = window.grab().save(str(path))
     window.close()
-    Path(settings.fileName()).unlink(missing_ok=True)
     if not saved:
         print(f"convscope: could not write {path}", file=sys.stderr)
         return 1

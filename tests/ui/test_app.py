@@ -22,8 +22,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_main(*args: str, tmp_path: Path, code: str | None = None) -> subprocess.CompletedProcess:
-    """``python main.py ARGS`` (or ``python -c CODE``) offscreen, with a throwaway config home."""
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / "config"))
+    """``python main.py ARGS`` (or ``python -c CODE``) offscreen, with a throwaway config home
+    and temporary folder (``tmp_path / "config"`` and ``tmp_path / "tmp"``)."""
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        TMPDIR=str(tmp_path / "tmp"),
+    )
     command = [sys.executable, "-c", code] if code else [sys.executable, "main.py", *args]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
@@ -36,8 +43,9 @@ def test_screenshot_writes_a_1600x1000_png(tmp_path):
     image = QImage(str(shot))
     assert not image.isNull()
     assert (image.width(), image.height()) == (1600, 1000)
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "config") == ["shot.png"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "config") == ["shot.png", "tmp"]
     assert not (tmp_path / "config").exists()  # the person's settings were not touched
+    assert list((tmp_path / "tmp").iterdir()) == []  # nor any scratch file left
 
 
 def test_screenshot_of_a_broken_image_fails_clearly(tmp_path):
@@ -48,7 +56,17 @@ def test_screenshot_of_a_broken_image_fails_clearly(tmp_path):
     assert done.returncode == 1, done.stderr  # a clean failure, not a crash at exit (139)
     assert "broken.png" in done.stderr
     assert "Traceback" not in done.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.png"]  # no shot, no .ini
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.png", "tmp"]  # no shot
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_screenshot_into_a_missing_folder_fails_clearly(tmp_path):
+    shot = tmp_path / "missing" / "shot.png"
+    done = run_main("--screenshot", str(shot), tmp_path=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "could not write" in done.stderr and "Traceback" not in done.stderr
+    assert not shot.parent.exists()
+    assert list((tmp_path / "tmp").iterdir()) == []
 
 
 def test_unknown_kernel_preset_exits_2(tmp_path):
