@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,15 @@ from PySide6.QtWidgets import (
 from core.display import apply_colormap, colormap_lut, default_colormap
 from core.explain import explain_pixel
 from core.export import export_all
-from core.images import ImageError, SaveError, load_image, save_png, save_raw, to_grayscale
+from core.images import (
+    IMAGE_EXTENSIONS,
+    ImageError,
+    SaveError,
+    load_image,
+    save_png,
+    save_raw,
+    to_grayscale,
+)
 from core.kernels import DEFAULT_PRESET, Kernel, kernel_from_dict, preset
 from core.pipeline import PipelineSettings
 from core.preview import (
@@ -51,7 +60,7 @@ from ui.live_toolbar import LiveToolbar
 from ui.panes import ImagePane
 from ui.worker import LatestWinsWorker
 
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.pgm *.ppm *.pbm *.exr *.hdr)"
+IMAGE_FILTER = f"Images ({' '.join(f'*{suffix}' for suffix in sorted(IMAGE_EXTENSIONS))})"
 MAX_RECENT = 8
 BUSY_DELAY_MS = 100  # quick updates should not flash a progress bar
 
@@ -152,6 +161,7 @@ class MainWindow(QMainWindow):
         self.controls.display_changed.connect(self._on_display_changed)
         for pane in self.panes:
             pane.hovered.connect(lambda pos, p=pane: self._on_hover(p, pos))
+        for pane in (self.conv_pane, self.pooled_pane):  # the input's contrast is its own
             pane.levels_edited.connect(self._on_levels_edited)
         self.live = LiveController(self)
         self.live_toolbar = LiveToolbar(self.live, self)
@@ -198,6 +208,7 @@ class MainWindow(QMainWindow):
         )
         self.banner.hide()
         close_banner = QPushButton("Dismiss")
+        close_banner.setToolTip("Hide this message; nothing else changes.")
         close_banner.clicked.connect(self.banner.hide)
         grid = QGridLayout()
         grid.setSpacing(4)
@@ -277,7 +288,12 @@ class MainWindow(QMainWindow):
         )
         samples = file_menu.addMenu("Open &sample")
         for name, path in SAMPLES.items():
-            self._action(samples, name, lambda _=False, p=path: self.open_path(p))
+            self._action(
+                samples,
+                name,
+                lambda _=False, p=path: self.open_path(p),
+                tip=f"Open the bundled sample image '{name}'.",
+            )
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._action(
             file_menu,
@@ -295,13 +311,31 @@ class MainWindow(QMainWindow):
             "Write the input, the kernel and both outputs (raw and as displayed) into a folder.",
         )
         save_menu = file_menu.addMenu("Save output")
-        self._action(save_menu, "Convolution raw...", lambda: self.save_pane_raw(self.conv_pane))
+        raw_tip = "The exact float32 values (TIFF or .npy), for analysis."
+        shown_tip = "A PNG of the map as it is drawn: its colormap and levels."
         self._action(
-            save_menu, "Convolution as displayed...", lambda: self.save_pane_png(self.conv_pane)
+            save_menu,
+            "Convolution raw...",
+            lambda: self.save_pane_raw(self.conv_pane),
+            None,
+            raw_tip,
         )
-        self._action(save_menu, "Pooled raw...", lambda: self.save_pane_raw(self.pooled_pane))
         self._action(
-            save_menu, "Pooled as displayed...", lambda: self.save_pane_png(self.pooled_pane)
+            save_menu,
+            "Convolution as displayed...",
+            lambda: self.save_pane_png(self.conv_pane),
+            None,
+            shown_tip,
+        )
+        self._action(
+            save_menu, "Pooled raw...", lambda: self.save_pane_raw(self.pooled_pane), None, raw_tip
+        )
+        self._action(
+            save_menu,
+            "Pooled as displayed...",
+            lambda: self.save_pane_png(self.pooled_pane),
+            None,
+            shown_tip,
         )
         file_menu.addSeparator()
         self._action(
@@ -319,7 +353,13 @@ class MainWindow(QMainWindow):
             "Save the kernel's weights to a JSON file.",
         )
         file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self._action(
+            file_menu,
+            "&Quit",
+            self.close,
+            QKeySequence.StandardKey.Quit,
+            "Close ConvScope; the kernel, options and window layout are remembered.",
+        )
 
         edit_menu = bar.addMenu("&Edit")
         edit_menu.addAction(self.editor.undo_action)
@@ -653,7 +693,7 @@ class MainWindow(QMainWindow):
             return False
         data, label = found
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(
+            path = _ask_save_path(
                 self,
                 "Save raw values",
                 str(Path(self.last_folder()) / f"{self._stem()}_{label}.tif"),
@@ -669,7 +709,7 @@ class MainWindow(QMainWindow):
             return False
         data, label = found
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(
+            path = _ask_save_path(
                 self,
                 "Save as displayed",
                 str(Path(self.last_folder()) / f"{self._stem()}_{label}.png"),
@@ -688,7 +728,7 @@ class MainWindow(QMainWindow):
 
     def save_kernel_dialog(self) -> None:
         name = f"{self.editor.kernel().name}.json"
-        path, _ = QFileDialog.getSaveFileName(
+        path = _ask_save_path(
             self, "Save kernel", str(Path(self.last_folder()) / name), "Kernel JSON (*.json)"
         )
         if path and self.editor.save_file(path):
@@ -862,6 +902,17 @@ class MainWindow(QMainWindow):
 
     def open_default(self) -> None:
         self.open_path(SAMPLES[DEFAULT_SAMPLE])
+
+
+def _ask_save_path(parent: QWidget, title: str, suggestion: str, filters: str) -> str:
+    """Ask where to save ("" if cancelled); a name typed without an extension gets the first
+    one of the chosen file type."""
+    path, chosen = QFileDialog.getSaveFileName(parent, title, suggestion, filters)
+    if path and not Path(path).suffix:
+        match = re.search(r"\*(\.\w+)", chosen or filters)
+        if match:
+            path += match.group(1)
+    return path
 
 
 def _fmt(value, magnitude: float = 0.0) -> str:

@@ -593,3 +593,47 @@ def test_per_channel_maps_say_the_colormap_does_not_apply(window):
     controls.color.setCurrentIndex(controls.color.findData("gray"))
     settle(window)
     assert controls.colormap.isEnabled()
+
+
+def test_every_control_and_menu_entry_explains_itself(window):
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QMenu
+
+    controls = [
+        w
+        for kind in (QAbstractButton, QComboBox, QAbstractSpinBox)
+        for w in window.findChildren(kind)
+        if not w.objectName().startswith("qt_")  # Qt's own (dock, corner, overflow buttons)
+        and not isinstance(w.parent(), QAbstractSpinBox)
+    ]
+    assert len(controls) > 25
+    assert [w for w in controls if not w.toolTip()] == []
+
+    def entries(menu: QMenu):
+        for action in menu.actions():
+            if action.menu() is not None:
+                yield from entries(action.menu())
+            elif not action.isSeparator() and menu is not window.recent_menu:
+                yield action
+
+    actions = [a for m in window.menuBar().findChildren(QMenu) for a in entries(m)]
+    assert len(actions) > 15
+    assert [a.text() for a in actions if not a.toolTip() or a.toolTip() == a.text()] == []
+
+
+def test_dragging_the_input_levels_leaves_the_outputs_levels_mode(window):
+    window.input_pane.levels_edited.emit()
+    assert window.controls.levels_mode() == "auto"
+    window.conv_pane.levels_edited.emit()
+    assert window.controls.levels_mode() == "fixed"
+
+
+def test_a_name_typed_without_extension_gets_the_chosen_type(window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    answer = (str(tmp_path / "mine"), "NumPy array (*.npy)")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: answer)
+    assert window.save_pane_raw(window.conv_pane)
+    np.testing.assert_array_equal(np.load(tmp_path / "mine.npy"), window.processed.result.conv)
+    answer = (str(tmp_path / "shown"), "PNG image (*.png)")
+    assert window.save_pane_png(window.pooled_pane)
+    assert (tmp_path / "shown.png").exists()
