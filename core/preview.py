@@ -14,7 +14,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.display import compute_levels, display_histogram, is_signed
+from core.display import (
+    COLORMAPS,
+    apply_colormap,
+    compute_levels,
+    display_histogram,
+    is_signed,
+    lut_index,
+)
 from core.kernels import Kernel
 from core.pipeline import PipelineResult, PipelineSettings, run_pipeline
 
@@ -30,6 +37,7 @@ class PaneView:
     maximum: float
     mean: float
     histogram: tuple[np.ndarray, np.ndarray] | None = None  # of ``data``: display_histogram
+    pixels: np.ndarray | None = None  # uint8 ``data`` at ``levels``: LUT indices, or RGB
 
     @property
     def magnitude(self) -> float:
@@ -75,13 +83,27 @@ def _min_max_mean(data: np.ndarray) -> tuple[float, float, float] | None:
     return float(low), float(high), float(mean)
 
 
-def make_view(data: np.ndarray, levels_mode: str = "auto", histogram: bool = True) -> PaneView:
-    """Display copy, levels ('auto' or 'robust'), min/max/mean and (if ``histogram``) the
-    histogram of a feature map.
+def make_view(
+    data: np.ndarray,
+    levels_mode: str = "auto",
+    histogram: bool = True,
+    pixels: bool = True,
+    levels: tuple[float, float] | None = None,
+) -> PaneView:
+    """Display copy, levels, min/max/mean and what a pane draws, for a feature map.
 
     Runs on every edit and every live frame, so each pass over the map counts: a finite 2-D
-    map takes three OpenCV passes, and 'auto' levels follow from its extent alone. The
-    histogram samples the display copy (~0.5 ms).
+    map takes three OpenCV passes, and 'auto' levels follow from its extent alone.
+
+    Parameters
+    ----------
+    levels_mode : {"auto", "robust"}
+        How to choose the levels, unless ``levels`` gives them.
+    histogram : bool
+        Also the display copy's histogram (~0.5 ms per megapixel).
+    pixels : bool
+        Also the display copy as drawn at these levels (~1.5 ms per megapixel): LUT indices
+        for a single map, RGB for colour; the GUI thread then only hands them to Qt.
     """
     reduced = reduce_for_display(data)
     stats = _min_max_mean(data)
@@ -99,14 +121,22 @@ def make_view(data: np.ndarray, levels_mode: str = "auto", histogram: bool = Tru
             minimum, maximum = float(np.nanmin(data)), float(np.nanmax(data))
             signed, mean = is_signed(data), float(np.nanmean(sample))
         source = reduced if levels_mode == "robust" else data
+    if levels is None:
+        levels = compute_levels(source, mode=levels_mode, signed=signed)
+    drawn = None
+    if pixels and reduced.ndim == 2:
+        drawn = lut_index(reduced, levels)
+    elif pixels and reduced.ndim == 3 and reduced.shape[2] == 3:
+        drawn = apply_colormap(reduced, COLORMAPS["gray"], levels)  # each channel linearly
     return PaneView(
         data=reduced,
-        levels=compute_levels(source, mode=levels_mode, signed=signed),
+        levels=levels,
         signed=signed,
         minimum=minimum,
         maximum=maximum,
         mean=mean,
         histogram=display_histogram(reduced) if histogram else None,
+        pixels=drawn,
     )
 
 
@@ -126,13 +156,15 @@ def process_for_display(
     settings: PipelineSettings,
     levels_mode: str = "auto",
     histograms: bool = True,
+    pixels: bool = True,
 ) -> Processed:
-    """Run the layer and prepare both output panes; meant for a worker thread."""
+    """Run the layer and prepare both output panes (see :func:`make_view`); meant for a
+    worker thread."""
     start = time.perf_counter()
     result = run_pipeline(image, kernel, settings)
     second = result.pooled if result.pooled is not None else result.activated
-    conv = make_view(result.conv, levels_mode, histograms)
-    pooled = make_view(second, levels_mode, histograms)
+    conv = make_view(result.conv, levels_mode, histograms, pixels)
+    pooled = make_view(second, levels_mode, histograms, pixels)
     return Processed(result, conv, pooled, time.perf_counter() - start)
 
 

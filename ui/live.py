@@ -268,8 +268,8 @@ def process_frame(
     # a still image (bias, levels, readouts). One fused multiply-and-cast pass.
     working = np.multiply(frame.image, _UNIT, dtype=np.float32)
     working.setflags(write=False)
-    processed = process_for_display(
-        working, params.kernel, params.settings, params.levels_mode, histograms
+    processed = process_for_display(  # pixels: drawn below, with the colormap
+        working, params.kernel, params.settings, params.levels_mode, histograms, pixels=False
     )
     input_view = _input_view(frame.image, None if histograms else input_stats)
     rendered = None

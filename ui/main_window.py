@@ -95,7 +95,8 @@ def load_input(source: Path | tuple[str, np.ndarray]) -> LoadedImage:
     gray = to_grayscale(image)
     for array in (image, gray):
         array.setflags(write=False)  # shared with the compute thread from now on
-    return LoadedImage(name, path, image, make_view(image), note, gray)
+    # Inputs are drawn as they are, [0, 1] onto black..white.
+    return LoadedImage(name, path, image, make_view(image, levels=(0.0, 1.0)), note, gray)
 
 
 @dataclass(frozen=True, eq=False)
@@ -420,7 +421,7 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         view = loaded.view
         h, w = loaded.image.shape[:2]
-        self.input_pane.set_data(view.data, (0, 0, w, h), (0.0, 1.0), view.histogram)
+        self.input_pane.set_data(view.data, (0, 0, w, h), view.levels, view.histogram, view.pixels)
         self.input_pane.set_title(f"Input {w}x{h}")
         self.input_pane.set_stats(view.stats_text)
         self.setWindowTitle(f"ConvScope - {loaded.name}")
@@ -428,8 +429,11 @@ class MainWindow(QMainWindow):
             self.show_error(loaded.note, level="note")
         if loaded.path is not None:
             self._remember_file(loaded.path)
-        self.request_update()
         same_size = previous is not None and previous.image.shape[:2] == (h, w)
+        if not same_size:
+            # The old outputs would sit over the wrong pixels until the new ones arrive.
+            self._clear_outputs("computing...")
+        self.request_update()
         if not same_size or not self.view_contains_image():
             self.fit_view()  # a same-size image keeps the zoom: easy to compare two
         self.show_status(f"Opened {loaded.name} ({w}x{h})")
@@ -526,19 +530,22 @@ class MainWindow(QMainWindow):
             pane.set_colormap(default_colormap(view.signed) if cmap == "auto" else cmap)
         else:  # per-channel maps are drawn as RGB, each channel a grey ramp through the levels
             pane.set_colormap("gray")
-        pane.set_data(view.data, rect, levels, view.histogram)
+        pane.set_data(view.data, rect, levels, view.histogram, view.pixels)
         pane.set_stats(view.stats_text)
 
     def _on_process_failed(self, _job, message: str) -> None:
         # The outputs on screen were made with other settings (or another image): showing,
         # reading or exporting them as this layer's would mislead.
         self.processed = None
-        for pane, name in ((self.conv_pane, "Convolution"), (self.pooled_pane, "Pooled")):
-            pane.set_data(None)
-            pane.set_title(f"{name}: not computed")
+        self._clear_outputs("not computed")
         self._refresh_hover()
         self.show_error(f"Cannot compute this layer: {message}")
         self._emit_idle_if_done()
+
+    def _clear_outputs(self, state: str) -> None:
+        for pane, name in ((self.conv_pane, "Convolution"), (self.pooled_pane, "Pooled")):
+            pane.set_data(None)
+            pane.set_title(f"{name}: {state}")
 
     def _on_display_changed(self) -> None:
         if self.processed is not None and self.controls.levels_mode() != "fixed":

@@ -193,28 +193,36 @@ class _ThrottledHistogram(pg.HistogramLUTItem):
 
 
 class _FastImageItem(pg.ImageItem):
-    """pyqtgraph's ImageItem with two chores done faster or elsewhere.
+    """pyqtgraph's ImageItem with its chores done elsewhere or faster.
 
-    - Drawing a float map: pyqtgraph scales it to 8-bit colour indices in ~90 numpy chunks,
-      ~3 ms for 1 MP and several times that while the compute thread keeps both cores busy
-      (every chunk hands the GIL over); ``core.display.lut_index`` takes ~1.5 ms and colours
-      exactly as "Save as displayed" does (NaN too: the first colour). Anything else (RGB,
-      integer data, per-channel levels, a LUT of other than 256 colours) takes pyqtgraph's
-      path.
-    - Its histogram: the worker that made the map has computed it already (``set_data``'s
-      ``histogram``), so the pane's HistogramLUTItem gets it for free.
+    - Drawing: the worker that made a map has usually drawn it already, at the levels it
+      chose (``set_data``'s ``pixels``: LUT indices, or RGB); the GUI thread only hands them
+      to Qt. At other levels (the person's), ``core.display.lut_index`` draws a float map
+      in ~1.5 ms per megapixel, where pyqtgraph takes ~3 ms in ~90 numpy chunks (several
+      times that while the compute thread keeps both cores busy: every chunk hands the GIL
+      over), and colours exactly as "Save as displayed" does (NaN too: the first colour).
+      Anything else (integer data, per-channel levels, a LUT of other than 256 colours)
+      takes pyqtgraph's path.
+    - Its histogram: computed by the worker too (``set_data``'s ``histogram``), so the
+      pane's HistogramLUTItem gets it for free.
     """
 
     _histogram: tuple[np.ndarray, np.ndarray] | None = None
+    _pixels: tuple[tuple[float, float], np.ndarray] | None = None
 
     def setImage(self, image=None, autoLevels=None, **kwargs) -> None:  # type: ignore[no-untyped-def]
         if image is not None:
-            self._histogram = None  # it described the previous image
+            self._histogram = self._pixels = None  # they described the previous image
         super().setImage(image, autoLevels, **kwargs)
 
     def set_histogram(self, histogram: tuple[np.ndarray, np.ndarray]) -> None:
         """What :meth:`getHistogram` returns until the next image."""
         self._histogram = histogram
+
+    def set_pixels(self, levels: tuple[float, float], pixels: np.ndarray) -> None:
+        """The image already drawn at ``levels`` (uint8 LUT indices, or RGB), until the next
+        image: used whenever the item's levels are these."""
+        self._pixels = ((float(levels[0]), float(levels[1])), pixels)
 
     def getHistogram(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         if not args and not kwargs and self._histogram is not None:
@@ -222,30 +230,11 @@ class _FastImageItem(pg.ImageItem):
         return super().getHistogram(*args, **kwargs)
 
     def render(self) -> None:
-        image, levels, lut = self.image, self.levels, self.lut
-        if callable(lut) and image is not None:
-            lut = lut(image, 256)
-        lut = None if lut is None else np.asarray(lut)
-        low, high = (float(v) for v in levels) if np.ndim(levels) == 1 else (math.nan,) * 2
-        fast = (
-            image is not None
-            and image.ndim == 2
-            and image.size > 0
-            and image.dtype == np.float32
-            and math.isfinite(low)
-            and math.isfinite(high)
-            and high > low
-            and lut is not None
-            and lut.dtype == np.uint8
-            and len(lut) == 256  # a shorter one pyqtgraph would stretch over 0..255
-            and self.axisOrder == "row-major"
-            and not self.autoDownsample
-        )
-        if not fast:
-            super().render()
-            return
-        index = lut_index(image, (low, high))  # as "Save as displayed" colours it
-        qimage = functions_qimage.try_make_qimage(index, levels=None, lut=lut)
+        pixels = self._drawn_pixels()
+        qimage = None
+        if pixels is not None:
+            lut = None if pixels.ndim == 3 else self._lut()
+            qimage = functions_qimage.try_make_qimage(pixels, levels=None, lut=lut)
         if qimage is None:
             super().render()
             return
@@ -253,6 +242,42 @@ class _FastImageItem(pg.ImageItem):
         self.qimage = qimage
         self._renderRequired = False
         self._unrenderable = False
+
+    def _drawn_pixels(self) -> np.ndarray | None:
+        """The image as uint8 LUT indices or RGB at the current levels, given by a worker
+        (``set_pixels``) or made here; None leaves the drawing to pyqtgraph."""
+        image, levels = self.image, self.levels
+        if (
+            image is None
+            or image.size == 0
+            or np.ndim(levels) != 1
+            or self.axisOrder != "row-major"
+            or self.autoDownsample
+        ):
+            return None
+        low, high = float(levels[0]), float(levels[1])
+        if self._pixels is not None and self._pixels[0] == (low, high):
+            drawn = self._pixels[1]
+            return drawn if drawn.ndim == 3 or self._lut() is not None else None
+        if (
+            image.ndim == 2
+            and image.dtype == np.float32
+            and math.isfinite(low)
+            and math.isfinite(high)
+            and high > low
+            and self._lut() is not None
+        ):
+            return lut_index(image, (low, high))  # as "Save as displayed" colours it
+        return None
+
+    def _lut(self) -> np.ndarray | None:
+        """The 256-colour LUT a single map is drawn through; None if it has another kind
+        (pyqtgraph would stretch a shorter one over 0..255)."""
+        lut = self.lut(self.image, 256) if callable(self.lut) else self.lut
+        if lut is None:
+            return None
+        lut = np.asarray(lut)
+        return lut if lut.dtype == np.uint8 and lut.shape[0] == 256 else None
 
 
 def _outline(color: str, width: float = 2.0, style=Qt.PenStyle.SolidLine) -> QGraphicsRectItem:
@@ -355,10 +380,13 @@ class ImagePane(pg.GraphicsLayoutWidget):
         rect: tuple[float, float, float, float] | None = None,
         levels: tuple[float, float] | None = None,
         histogram: tuple[np.ndarray, np.ndarray] | None = None,
+        pixels: np.ndarray | None = None,
     ) -> None:
         """Show ``data`` (already reduced for display) covering ``rect`` in input coordinates.
 
-        ``histogram`` is ``data``'s, if already computed (``core.display.display_histogram``).
+        ``histogram`` (``core.display.display_histogram``) and ``pixels`` (``data`` drawn at
+        ``levels``: uint8 LUT indices or RGB) save the GUI thread that work, if a worker has
+        done it.
         """
         self._rendered_levels = None
         if data is None:
@@ -379,6 +407,8 @@ class ImagePane(pg.GraphicsLayoutWidget):
             self._setting_levels = False
         if histogram is not None:  # the histogram catches up later (CatchUpQueue)
             self.image.set_histogram(histogram)
+        if pixels is not None and levels is not None:
+            self.image.set_pixels(levels, pixels)  # drawn at the next paint
         if rect is not None:
             self.image.setRect(QRectF(*rect))
 

@@ -98,3 +98,17 @@ def test_huge_inputs_are_downscaled_with_a_note():
     small, note = fit_working_size(image, max_pixels=250_000)
     assert small.shape == (500, 500)
     assert "1000x1000" in note and "500x500" in note
+
+
+def test_the_view_carries_the_map_as_drawn_at_its_levels():
+    from core.display import COLORMAPS, apply_colormap, lut_index
+
+    data = np.random.default_rng(4).normal(size=(60, 80)).astype(np.float32)
+    view = make_view(data)
+    np.testing.assert_array_equal(view.pixels, lut_index(view.data, view.levels))
+    rgb = np.random.default_rng(5).random((60, 80, 3)).astype(np.float32)
+    view = make_view(rgb, levels=(0.0, 1.0))
+    assert view.levels == (0.0, 1.0)
+    expected = apply_colormap(rgb, COLORMAPS["gray"], (0.0, 1.0))
+    np.testing.assert_array_equal(view.pixels, expected)
+    assert make_view(data, histogram=False, pixels=False).pixels is None

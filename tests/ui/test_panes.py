@@ -229,3 +229,37 @@ def test_tick_labels_of_a_new_image_do_not_re_lay_the_pane_out(pane, qapp):
     geometry = pane.view.geometry()
     show(0.0, 1.0)  # narrow ones
     assert pane.view.geometry() == geometry
+
+
+def test_pixels_drawn_by_the_worker_are_used_at_their_levels_only(qapp, signed_map, monkeypatch):
+    from ui import panes
+
+    lut = colormap_lut("coolwarm")
+    item = _FastImageItem(axisOrder="row-major")
+    item.setImage(signed_map, levels=(-1.0, 1.0), autoLevels=False)
+    item.setLookupTable(lut)
+    prepared = np.zeros(signed_map.shape, np.uint8)  # not what the data says: a marker
+    item.set_pixels((-1.0, 1.0), prepared)
+    made_here = []
+    monkeypatch.setattr(panes, "lut_index", lambda *a: made_here.append(1) or a[0] * 0)
+    item.render()
+    assert made_here == []
+    assert np.all(_rgb(item.qimage) == lut[0])  # the prepared pixels, not the data
+    item.setLevels((-2.0, 2.0))  # the person's levels: drawn here
+    item.render()
+    assert made_here == [1]
+    item.setImage(signed_map * 2, autoLevels=False)  # a new image: the pixels are gone
+    item.setLevels((-1.0, 1.0))
+    item.render()
+    assert made_here == [1, 1]
+
+
+def test_colour_pixels_drawn_by_the_worker(qapp, monkeypatch):
+    rgb = np.random.default_rng(5).random((30, 40, 3)).astype(np.float32)
+    item = _FastImageItem(axisOrder="row-major")
+    item.setImage(rgb, levels=(0.0, 1.0), autoLevels=False)
+    drawn = apply_colormap(rgb, colormap_lut("gray"), (0.0, 1.0))
+    item.set_pixels((0.0, 1.0), drawn)
+    monkeypatch.setattr(pg.ImageItem, "render", lambda self: pytest.fail("pyqtgraph drew it"))
+    item.render()
+    np.testing.assert_array_equal(_rgb(item.qimage), drawn)
