@@ -392,6 +392,8 @@ class ImagePane(pg.GraphicsLayoutWidget):
         if data is None:
             self.image.clear()
             self.stats.setText("")
+            if self.histogram is not None:
+                self.histogram.plot.setData([], [])  # nothing shown, nothing counted
             return
         self._setting_levels = True
         try:

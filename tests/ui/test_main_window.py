@@ -374,6 +374,9 @@ def test_uncomputable_layer_shows_a_banner_then_recovers(make_window, tmp_path):
     assert window.processed is None
     assert window.conv_pane.image.image is None and window.pooled_pane.image.image is None
     assert window.conv_pane.title.text == "Convolution: not computed"
+    assert window.conv_pane.histogram.plot.yData is None or not len(
+        window.conv_pane.histogram.plot.yData
+    )
     shown = window.hover_at(10.5, 12.5, window.conv_pane)
     assert set(shown) == {"input"} and window.conv_pane.readout == ""
     export = tmp_path / "export"
