@@ -415,8 +415,8 @@ class MainWindow(QMainWindow):
     def _on_image_loaded(self, _job, loaded: LoadedImage) -> None:
         previous = self.loaded
         self.loaded = loaded
-        # The outputs on screen stay until the new ones replace them, but they describe the
-        # previous image: nothing may read them with this one (hover, saves, export).
+        # The outputs describe the previous image: nothing may read them with this one
+        # (hover, saves, export). They stay on screen until replaced only if they line up.
         self.processed = None
         self.banner.hide()
         view = loaded.view
@@ -430,8 +430,7 @@ class MainWindow(QMainWindow):
         if loaded.path is not None:
             self._remember_file(loaded.path)
         same_size = previous is not None and previous.image.shape[:2] == (h, w)
-        if not same_size:
-            # The old outputs would sit over the wrong pixels until the new ones arrive.
+        if not same_size:  # else they would sit over the wrong pixels until replaced
             self._clear_outputs("computing...")
         self.request_update()
         if not same_size or not self.view_contains_image():
