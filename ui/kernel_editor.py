@@ -902,10 +902,10 @@ class KernelEditor(QWidget):
             "Redo", "Redo the change you undid (Ctrl+Shift+Z).", self.undo_stack.redo
         )
         self.load_button = self._tool(
-            "Load\u2026", "Load a kernel from a JSON file.", self._on_load_clicked
+            "Load\u2026", "Load a kernel from a JSON file.", lambda: self.load_dialog()
         )
         self.save_button = self._tool(
-            "Save\u2026", "Save this kernel as a JSON file.", self._on_save_clicked
+            "Save\u2026", "Save this kernel as a JSON file.", lambda: self.save_dialog()
         )
         self.undo_stack.canUndoChanged.connect(self.undo_button.setEnabled)
         self.undo_stack.canRedoChanged.connect(self.redo_button.setEnabled)
@@ -1201,20 +1201,21 @@ class KernelEditor(QWidget):
     def _on_redo_text_changed(self, text: str) -> None:
         self.redo_button.setToolTip(f"Redo {text} (Ctrl+Shift+Z)." if text else "Nothing to redo.")
 
-    def _on_load_clicked(self) -> None:
+    def load_dialog(self, folder: str = "") -> Path | None:
+        """Ask for a kernel file (starting in ``folder``) and load it; its path if loaded."""
         path, _ = QFileDialog.getOpenFileName(
-            self, "Load kernel", self._last_dir, "Kernel JSON (*.json);;All files (*)"
+            self, "Load kernel", folder or self._last_dir, "Kernel JSON (*.json);;All files (*)"
         )
-        if path:
-            self.load_file(path)
+        return Path(path) if path and self.load_file(path) else None
 
-    def _on_save_clicked(self) -> None:
-        suggestion = str(Path(self._last_dir or ".") / f"{self._kernel.name}.json")
+    def save_dialog(self, folder: str = "") -> Path | None:
+        """Ask where to save the kernel (starting in ``folder``); its path if saved."""
+        suggestion = str(Path(folder or self._last_dir or ".") / f"{self._kernel.name}.json")
         path, _ = QFileDialog.getSaveFileName(
             self, "Save kernel", suggestion, "Kernel JSON (*.json)"
         )
         if not path:
-            return
+            return None
         if not Path(path).suffix:
             path += ".json"
-        self.save_file(path)
+        return Path(path) if self.save_file(path) else None

@@ -726,19 +726,14 @@ class MainWindow(QMainWindow):
         return self._save(lambda: save_png(path, self.displayed_rgb(pane, data)), path)
 
     def load_kernel_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Load kernel", self.last_folder(), "Kernel JSON (*.json)"
-        )
-        if path and self.editor.load_file(path):
-            self.remember_folder(Path(path).parent)
+        path = self.editor.load_dialog(self.last_folder())
+        if path is not None:
+            self.remember_folder(path.parent)
 
     def save_kernel_dialog(self) -> None:
-        name = f"{self.editor.kernel().name}.json"
-        path = _ask_save_path(
-            self, "Save kernel", str(Path(self.last_folder()) / name), "Kernel JSON (*.json)"
-        )
-        if path and self.editor.save_file(path):
-            self.remember_folder(Path(path).parent)
+        path = self.editor.save_dialog(self.last_folder())
+        if path is not None:
+            self.remember_folder(path.parent)
 
     def export_dialog(self) -> None:
         if self.live.is_running():

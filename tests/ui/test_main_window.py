@@ -640,3 +640,19 @@ def test_a_name_typed_without_extension_gets_the_chosen_type(window, tmp_path, m
     answer = (str(tmp_path / "shown"), "PNG image (*.png)")
     assert window.save_pane_png(window.pooled_pane)
     assert (tmp_path / "shown.png").exists()
+
+
+def test_kernel_files_from_the_file_menu(window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    folder = tmp_path / "kernels"
+    folder.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a: (str(folder / "mine"), ""))
+    window.save_kernel_dialog()
+    saved = json.loads((folder / "mine.json").read_text())
+    assert saved["weights"] == window.editor.kernel().weights.tolist()
+    assert window.last_folder() == str(folder)
+    window.editor.set_kernel(preset("identity"))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a: (str(folder / "mine.json"), ""))
+    window.load_kernel_dialog()
+    assert window.editor.kernel().weights.tolist() == saved["weights"]
