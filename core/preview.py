@@ -40,6 +40,11 @@ class PaneView:
     pixels: np.ndarray | None = None  # uint8 ``data`` at ``levels``: LUT indices, or RGB
 
     @property
+    def drawn(self) -> tuple[tuple[float, float], np.ndarray] | None:
+        """(levels, pixels): what ``pixels`` were drawn at, for a pane to use at those only."""
+        return None if self.pixels is None else (self.levels, self.pixels)
+
+    @property
     def magnitude(self) -> float:
         """The largest absolute value of the map (0 if it has none that is finite)."""
         finite = [abs(v) for v in (self.minimum, self.maximum) if math.isfinite(v)]

@@ -421,7 +421,7 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         view = loaded.view
         h, w = loaded.image.shape[:2]
-        self.input_pane.set_data(view.data, (0, 0, w, h), view.levels, view.histogram, view.pixels)
+        self.input_pane.set_data(view.data, (0, 0, w, h), view.levels, view.histogram, view.drawn)
         self.input_pane.set_title(f"Input {w}x{h}")
         self.input_pane.set_stats(view.stats_text)
         self.setWindowTitle(f"ConvScope - {loaded.name}")
@@ -523,13 +523,14 @@ class MainWindow(QMainWindow):
 
     def _show_view(self, pane: ImagePane, view: PaneView, rect) -> None:
         mode = self.controls.levels_mode()
-        levels = pane.levels() if mode == "fixed" and pane.image.image is not None else view.levels
+        # Fixed levels are the pane's, kept even while it had nothing to show.
+        levels = pane.levels() if mode == "fixed" and pane.has_levels() else view.levels
         cmap = self.controls.colormap_name()
         if view.data.ndim == 2:
             pane.set_colormap(default_colormap(view.signed) if cmap == "auto" else cmap)
         else:  # per-channel maps are drawn as RGB, each channel a grey ramp through the levels
             pane.set_colormap("gray")
-        pane.set_data(view.data, rect, levels, view.histogram, view.pixels)
+        pane.set_data(view.data, rect, levels, view.histogram, view.drawn)
         pane.set_stats(view.stats_text)
 
     def _on_process_failed(self, _job, message: str) -> None:
@@ -545,6 +546,7 @@ class MainWindow(QMainWindow):
         for pane, name in ((self.conv_pane, "Convolution"), (self.pooled_pane, "Pooled")):
             pane.set_data(None)
             pane.set_title(f"{name}: {state}")
+        self.timing.setText("")
 
     def _on_display_changed(self) -> None:
         if self.processed is not None and self.controls.levels_mode() != "fixed":
@@ -684,11 +686,15 @@ class MainWindow(QMainWindow):
         return result.activated, "activated"
 
     def displayed_rgb(self, pane: ImagePane, data: np.ndarray) -> np.ndarray:
-        """Full-resolution RGB of ``data`` with the pane's current colormap and levels."""
-        cmap = self.controls.colormap_name()
-        if cmap == "auto":
-            cmap = default_colormap(bool(np.nanmin(data) < 0))
-        return apply_colormap(data, colormap_lut(cmap), pane.levels())
+        """Full-resolution RGB of ``data`` with the pane's current colours and levels (a
+        gradient picked from its histogram's menu included)."""
+        lut = pane.image.lookup_table()
+        if lut is None:  # colour maps (no LUT), or a pane that has not drawn yet
+            cmap = self.controls.colormap_name()
+            lut = colormap_lut(
+                default_colormap(bool(np.nanmin(data) < 0)) if cmap == "auto" else cmap
+            )
+        return apply_colormap(data, lut, pane.levels())
 
     def _stem(self) -> str:
         return Path(self.loaded.name).stem if self.loaded is not None else "convscope"
@@ -906,13 +912,12 @@ class MainWindow(QMainWindow):
 
 
 def _ask_save_path(parent: QWidget, title: str, suggestion: str, filters: str) -> str:
-    """Ask where to save ("" if cancelled); a name typed without an extension gets the first
-    one of the chosen file type."""
+    """Ask where to save ("" if cancelled); a name typed without one of the chosen file type's
+    extensions gets the first of them."""
     path, chosen = QFileDialog.getSaveFileName(parent, title, suggestion, filters)
-    if path and not Path(path).suffix:
-        match = re.search(r"\*(\.\w+)", chosen or filters)
-        if match:
-            path += match.group(1)
+    offered = re.findall(r"\*(\.\w+)", chosen or filters)
+    if path and offered and Path(path).suffix.lower() not in offered:  # "scan.v2" too
+        path += offered[0]
     return path
 
 

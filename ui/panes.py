@@ -233,7 +233,7 @@ class _FastImageItem(pg.ImageItem):
         pixels = self._drawn_pixels()
         qimage = None
         if pixels is not None:
-            lut = None if pixels.ndim == 3 else self._lut()
+            lut = None if pixels.ndim == 3 else self.lookup_table()
             qimage = functions_qimage.try_make_qimage(pixels, levels=None, lut=lut)
         if qimage is None:
             super().render()
@@ -258,19 +258,19 @@ class _FastImageItem(pg.ImageItem):
         low, high = float(levels[0]), float(levels[1])
         if self._pixels is not None and self._pixels[0] == (low, high):
             drawn = self._pixels[1]
-            return drawn if drawn.ndim == 3 or self._lut() is not None else None
+            return drawn if drawn.ndim == 3 or self.lookup_table() is not None else None
         if (
             image.ndim == 2
             and image.dtype == np.float32
             and math.isfinite(low)
             and math.isfinite(high)
             and high > low
-            and self._lut() is not None
+            and self.lookup_table() is not None
         ):
             return lut_index(image, (low, high))  # as "Save as displayed" colours it
         return None
 
-    def _lut(self) -> np.ndarray | None:
+    def lookup_table(self) -> np.ndarray | None:
         """The 256-colour LUT a single map is drawn through; None if it has another kind
         (pyqtgraph would stretch a shorter one over 0..255)."""
         lut = self.lut(self.image, 256) if callable(self.lut) else self.lut
@@ -380,18 +380,19 @@ class ImagePane(pg.GraphicsLayoutWidget):
         rect: tuple[float, float, float, float] | None = None,
         levels: tuple[float, float] | None = None,
         histogram: tuple[np.ndarray, np.ndarray] | None = None,
-        pixels: np.ndarray | None = None,
+        drawn: tuple[tuple[float, float], np.ndarray] | None = None,
     ) -> None:
         """Show ``data`` (already reduced for display) covering ``rect`` in input coordinates.
 
-        ``histogram`` (``core.display.display_histogram``) and ``pixels`` (``data`` drawn at
-        ``levels``: uint8 LUT indices or RGB) save the GUI thread that work, if a worker has
-        done it.
+        ``histogram`` (``core.display.display_histogram``) and ``drawn`` (the levels some
+        pixels were drawn at, and those uint8 LUT indices or RGB) save the GUI thread that
+        work, if a worker has done it; the pixels are used only while the levels are theirs.
         """
         self._rendered_levels = None
         if data is None:
             self.image.clear()
-            self.stats.setText("")
+            self._stats_text = ""
+            self.stats.setText(self.readout)
             if self.histogram is not None:
                 self.histogram.plot.setData([], [])  # nothing shown, nothing counted
             return
@@ -409,8 +410,8 @@ class ImagePane(pg.GraphicsLayoutWidget):
             self._setting_levels = False
         if histogram is not None:  # the histogram catches up later (CatchUpQueue)
             self.image.set_histogram(histogram)
-        if pixels is not None and levels is not None:
-            self.image.set_pixels(levels, pixels)  # drawn at the next paint
+        if drawn is not None:
+            self.image.set_pixels(*drawn)  # used at the next paint if the levels are these
         if rect is not None:
             self.image.setRect(QRectF(*rect))
 
@@ -423,6 +424,10 @@ class ImagePane(pg.GraphicsLayoutWidget):
         """
         self.image.setImage(rgb, levels=None, autoLevels=False)
         self._rendered_levels = (float(levels[0]), float(levels[1]))
+
+    def has_levels(self) -> bool:
+        """Whether the pane has levels of its own yet (it keeps them while it shows nothing)."""
+        return self._rendered_levels is not None or self.image.getLevels() is not None
 
     def levels(self) -> tuple[float, float]:
         if self._rendered_levels is not None:

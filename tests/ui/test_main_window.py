@@ -19,6 +19,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 from scipy.signal import correlate2d
 
+from core.display import apply_colormap
 from core.explain import explain_pixel
 from core.kernels import DEFAULT_PRESET, Kernel, preset
 from resources import SAMPLES
@@ -656,3 +657,56 @@ def test_kernel_files_from_the_file_menu(window, tmp_path, monkeypatch):
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a: (str(folder / "mine.json"), ""))
     window.load_kernel_dialog()
     assert window.editor.kernel().weights.tolist() == saved["weights"]
+
+
+def _drawn_rgb(pane) -> np.ndarray:
+    """The pane's image as it is drawn (its QImage), as RGB."""
+    pane.grab()  # renders the item if it has not been yet
+    image = pane.image.qimage.convertToFormat(QImage.Format.Format_RGB888)
+    w, h, stride = image.width(), image.height(), image.bytesPerLine()
+    rows = np.frombuffer(image.constBits(), np.uint8, count=stride * h).reshape(h, stride)
+    return rows[:, : w * 3].reshape(h, w, 3).copy()
+
+
+def test_fixed_levels_colour_every_new_result_and_survive_a_new_image(window, tmp_path):
+    window.conv_pane.histogram.setLevels(-0.2, 0.2)  # the person's drag
+    assert window.controls.levels_mode() == "fixed"
+    window.editor.set_kernel(preset("sharpen"))
+    settle(window)
+    pane, view = window.conv_pane, window.processed.conv
+    assert pane.levels() == pytest.approx((-0.2, 0.2))
+    expected = apply_colormap(view.data, pane.image.lookup_table(), (-0.2, 0.2))
+    np.testing.assert_array_equal(_drawn_rgb(pane), expected)
+    # What is saved as displayed is what is drawn.
+    assert window.save_pane_png(pane, tmp_path / "shown.png")
+    saved = cv2.cvtColor(cv2.imread(str(tmp_path / "shown.png")), cv2.COLOR_BGR2RGB)
+    np.testing.assert_array_equal(saved, expected)
+    # An image of another size clears the outputs for a moment; the levels stay fixed.
+    window.open_path(DIGIT)
+    settle(window)
+    assert window.controls.levels_mode() == "fixed"
+    assert window.conv_pane.levels() == pytest.approx((-0.2, 0.2))
+    expected = apply_colormap(window.processed.conv.data, pane.image.lookup_table(), (-0.2, 0.2))
+    np.testing.assert_array_equal(_drawn_rgb(pane), expected)
+
+
+def test_a_gradient_picked_on_the_bar_is_what_is_saved(window, tmp_path):
+    pane = window.pooled_pane
+    pane.histogram.gradient.loadPreset("viridis")
+    drawn = _drawn_rgb(pane)
+    assert window.save_pane_png(pane, tmp_path / "picked.png")
+    saved = cv2.cvtColor(cv2.imread(str(tmp_path / "picked.png")), cv2.COLOR_BGR2RGB)
+    np.testing.assert_array_equal(saved, drawn)  # the pooled map is shown 1:1 here
+
+
+def test_outputs_not_computed_show_no_old_numbers(make_window):
+    window = make_window(DIGIT)
+    controls = window.controls
+    controls.padding.setCurrentIndex(controls.padding.findData("valid"))
+    controls.dilation.setValue(16)
+    settle(window)
+    window.hover_at(3.5, 4.5, window.conv_pane)
+    window.conv_pane.catch_up()
+    assert window.conv_pane.title.text == "Convolution: not computed"
+    assert "min" not in window.conv_pane.stats.text and "max" not in window.conv_pane.stats.text
+    assert window.timing.text() == ""
