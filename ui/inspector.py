@@ -6,47 +6,59 @@ for a 3x3 kernel and ~100 ms for 7x7, on every move of the pointer.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
 from core.explain import PixelExplanation
+from core.preview import tidy
 from ui.kernel_editor import weight_colors
 
 MAX_GRID = 15  # the editor's usual sizes; larger kernels are summarised
 _HINT = "Hover over a pane to see how one output pixel is computed."
-_GAP = 14  # between the grids, room for the x and = signs
+_SIGN = 16  # the column left of the grids, for the x and = signs
 _MARGIN = 6
 
 
-def _cell_text(value: float) -> str:
-    return f"{value:.3g}"
+@dataclass(frozen=True)
+class _Grid:
+    sign: str  # drawn left of the grid: "", "x" or "="
+    title: str
+    texts: list[list[str]]
+    tint: np.ndarray | None  # products: cells coloured by sign and size
 
 
-def explanation_lines(exp: PixelExplanation) -> tuple[str, str, str]:
-    """(heading, note, sum) as plain text: what the inspector says besides its three grids."""
-    note = " (red channel shown)" if exp.values.ndim == 3 else ""
+def explanation_lines(exp: PixelExplanation) -> tuple[str, list[str], str]:
+    """(heading, notes, sum) as plain text: what the inspector says besides its grids."""
+    kh, kw = exp.weights.shape
+    notes = []
+    if max(kh, kw) > MAX_GRID:
+        notes.append(f"{kh}x{kw} kernel: its {exp.products.size} products are too many to list.")
+    elif exp.values.ndim == 3:
+        notes.append("Red channel shown.")
+    # Rounding noise reads as 0, as in the panes: what sums to 0 on paper says so here.
+    magnitude = float(np.abs(exp.products).sum()) + abs(exp.bias)
     output = np.atleast_1d(exp.output)
-    out_text = ", ".join(f"{v:.4g}" for v in output)
+    out_text = ", ".join(f"{tidy(float(v), magnitude):.4g}" for v in output)
     bias = f" + bias {exp.bias:.4g}" if exp.bias else ""
     if output.size == 1:
         total = f"sum of {exp.products.size} products{bias} = {out_text}"
     else:
         total = f"one sum per channel{bias} = {out_text}"
-    kh, kw = exp.weights.shape
-    if max(kh, kw) > MAX_GRID:
-        note += f"  ({kh}x{kw} kernel: too many products to list)"
-    return f"Convolution pixel [{exp.row}, {exp.col}]", note, total
+    return f"Convolution pixel [{exp.row}, {exp.col}]", notes, total
 
 
 class _Arithmetic(QWidget):
-    """input x weights = products, as three grids of numbers, and the sum below them."""
+    """The heading, then input, x weights, = products as grids of numbers, then the sum:
+    one column, so it fits a narrow dock and scrolls down for large kernels."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._exp: PixelExplanation | None = None
-        self._grids: list[tuple[str, list[list[str]], np.ndarray | None]] = []
+        self._lines: tuple[str, list[str], str] | None = None
+        self._grids: list[_Grid] = []
         self._cell = QSize(40, 16)
         self._size = QSize(200, 60)
         self.numbers = QFont("monospace")
@@ -56,40 +68,50 @@ class _Arithmetic(QWidget):
         self.bold.setBold(True)
 
     def set_explanation(self, exp: PixelExplanation | None) -> None:
-        self._exp = exp
+        self._lines = None if exp is None else explanation_lines(exp)
         self._grids = []
         if exp is not None and max(exp.weights.shape) <= MAX_GRID:
             values, products = exp.values, exp.products
             if values.ndim == 3:
                 values, products = values[:, :, 0], products[:, :, 0]
-            for title, grid, tint in (
-                ("input", values, None),
-                ("weights", exp.weights, None),
-                ("products", products, products),
+            for sign, title, grid, tint in (
+                ("", "input", values, None),
+                ("\u00d7", "weights", exp.weights, None),
+                ("=", "products", products, products),
             ):
-                self._grids.append((title, [[_cell_text(v) for v in row] for row in grid], tint))
+                texts = [[f"{v:.3g}" for v in row] for row in grid]
+                self._grids.append(_Grid(sign, title, texts, tint))
         size = self._layout_size()
         if size != self._size:
             self._size = size
             self.updateGeometry()
         self.update()
 
+    def _texts(self) -> list[tuple[QFont, str]]:
+        if self._lines is None:
+            return [(self.font(), _HINT)]
+        heading, notes, total = self._lines
+        return [(self.bold, heading), *((self.font(), n) for n in notes), (self.bold, total)]
+
     def _layout_size(self) -> QSize:
-        line = QFontMetrics(self.bold).height()
-        if not self._grids:
-            return QSize(200, 3 * line + 2 * _MARGIN)
-        metrics = QFontMetrics(self.numbers)
-        widest = max(metrics.horizontalAdvance(t) for _, g, _ in self._grids for r in g for t in r)
-        self._cell = QSize(widest + 8, metrics.height() + 4)
-        grid_w, grid_h = self._grid_size()
-        width = 2 * _MARGIN + _GAP + 2 * grid_w + _GAP
-        height = 2 * _MARGIN + 2 * line + 2 * grid_h + _GAP
-        return QSize(width, height)
+        texts = self._texts()
+        width = max(QFontMetrics(font).horizontalAdvance(text) for font, text in texts)
+        height = sum(QFontMetrics(font).height() for font, _ in texts)
+        if self._grids:
+            metrics = QFontMetrics(self.numbers)
+            widest = max(
+                metrics.horizontalAdvance(t) for g in self._grids for row in g.texts for t in row
+            )
+            self._cell = QSize(widest + 8, metrics.height() + 4)
+            grid_w, grid_h = self._grid_size()
+            width = max(width, _SIGN + grid_w)
+            height += len(self._grids) * grid_h
+        return QSize(width + 2 * _MARGIN, height + 2 * _MARGIN)
 
     def _grid_size(self) -> tuple[int, int]:
-        rows, cols = len(self._grids[0][1]), len(self._grids[0][1][0])
-        line = QFontMetrics(self.bold).height()
-        return cols * self._cell.width(), line + rows * self._cell.height()
+        rows, cols = len(self._grids[0].texts), len(self._grids[0].texts[0])
+        title = QFontMetrics(self.font()).height()
+        return cols * self._cell.width(), title + rows * self._cell.height() + 4
 
     def sizeHint(self) -> QSize:
         return self._size
@@ -99,59 +121,50 @@ class _Arithmetic(QWidget):
 
     def paintEvent(self, _event) -> None:  # type: ignore[no-untyped-def]
         painter = QPainter(self)
-        painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
-        bold = QFontMetrics(self.bold)
+        ink = self.palette().color(QPalette.ColorRole.WindowText)
         x, y = _MARGIN, _MARGIN
-        if self._exp is None:
-            area = QRect(x, y, self.width() - 2 * x, self.height() - 2 * y)
-            painter.drawText(area, Qt.TextFlag.TextWordWrap, _HINT)
+        texts = self._texts()
+        for font, text in texts[:-1]:  # heading and notes (or the hint)
+            y = self._draw_line(painter, ink, font, text, x, y)
+        if self._lines is None:
+            y = self._draw_line(painter, ink, *texts[-1], x, y)
+            painter.end()
             return
-        heading, note, total = explanation_lines(self._exp)
-        painter.setFont(self.bold)
-        painter.drawText(x, y + bold.ascent(), heading)
-        painter.setFont(self.font())
-        painter.drawText(x + bold.horizontalAdvance(heading), y + bold.ascent(), note)
-        y += bold.height()
-        if self._grids:
-            # input x weights
-            # = products
-            grid_w, grid_h = self._grid_size()
-            left, below = x + _GAP, y + grid_h + _GAP
-            places = ((left, y), (left + grid_w + _GAP, y), (left, below))
-            for (title, grid, tint), (gx, gy) in zip(self._grids, places, strict=True):
-                self._draw_grid(painter, gx, gy, title, grid, tint)
-            painter.setFont(self.bold)
-            painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
-            centre = Qt.AlignmentFlag.AlignCenter
-            body = grid_h - bold.height()
-            painter.drawText(QRect(left + grid_w, y + bold.height(), _GAP, body), centre, "\u00d7")
-            painter.drawText(QRect(x, below + bold.height(), _GAP, body), centre, "=")
-            y = below + grid_h + _GAP // 2
-        painter.setFont(self.bold)
-        painter.drawText(x, y + bold.ascent(), total)
+        for grid in self._grids:
+            y = self._draw_grid(painter, ink, grid, x, y)
+        self._draw_line(painter, ink, *texts[-1], x, y)
         painter.end()
 
-    def _draw_grid(self, painter: QPainter, x: int, y: int, title: str, grid, tint) -> None:
-        cell = self._cell
-        text_colour = self.palette().color(QPalette.ColorRole.WindowText)
-        painter.setFont(self.font())
-        painter.setPen(text_colour)
-        painter.drawText(x, y + QFontMetrics(self.font()).ascent(), title)
-        y += QFontMetrics(self.bold).height()
+    def _draw_line(self, painter: QPainter, ink, font: QFont, text: str, x: int, y: int) -> int:
+        painter.setFont(font)
+        painter.setPen(ink)
+        metrics = QFontMetrics(font)
+        painter.drawText(x, y + metrics.ascent(), text)
+        return y + metrics.height()
+
+    def _draw_grid(self, painter: QPainter, ink, grid: _Grid, x: int, y: int) -> int:
+        _, grid_h = self._grid_size()
+        top = y
+        y = self._draw_line(painter, ink, self.font(), grid.title, x + _SIGN, y)
+        width, height = self._cell.width(), self._cell.height()
+        rows = len(grid.texts)
+        if grid.sign:
+            painter.setFont(self.bold)
+            sign_box = QRect(x, y, _SIGN, rows * height)
+            painter.drawText(sign_box, Qt.AlignmentFlag.AlignCenter, grid.sign)
         painter.setFont(self.numbers)
-        scale = float(np.abs(tint).max()) if tint is not None else 0.0
+        scale = float(np.abs(grid.tint).max()) if grid.tint is not None else 0.0
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-        for r, row in enumerate(grid):
+        for r, row in enumerate(grid.texts):
             for c, text in enumerate(row):
-                rect = QRect(
-                    x + c * cell.width(), y + r * cell.height(), cell.width(), cell.height()
-                )
-                pen = text_colour
-                if tint is not None:  # products: blue pulls the sum down, red pushes it up
-                    background, pen = weight_colors(float(tint[r, c]), scale)
+                rect = QRect(x + _SIGN + c * width, y + r * height, width, height)
+                pen = ink
+                if grid.tint is not None:  # products: blue pulls the sum down, red pushes up
+                    background, pen = weight_colors(float(grid.tint[r, c]), scale)
                     painter.fillRect(rect.adjusted(0, 0, -1, -1), background)
                 painter.setPen(pen)
                 painter.drawText(rect.adjusted(0, 0, -4, 0), right, text)
+        return top + grid_h
 
 
 class Inspector(QWidget):
@@ -177,8 +190,8 @@ class Inspector(QWidget):
         self._arithmetic.set_explanation(None)
 
     def show_explanation(self, exp: PixelExplanation) -> None:
-        heading, note, total = explanation_lines(exp)
-        self._text = f"{heading}{note}\n{total}"
+        heading, notes, total = explanation_lines(exp)
+        self._text = "\n".join([heading, *notes, total])
         self._arithmetic.set_explanation(exp)
 
     def text(self) -> str:

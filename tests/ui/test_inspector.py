@@ -50,7 +50,7 @@ def test_says_the_sum_of_products_and_colours_them_by_sign(inspector):
 def test_huge_kernels_are_summarised(inspector):
     exp, _ = _explanation(np.ones((21, 21)) / 441, row=5, col=5)
     inspector.show_explanation(exp)
-    assert "too many products to list" in inspector.text()
+    assert "441 products are too many to list" in inspector.text()
     assert "sum of 441 products" in inspector.text()
     inspector.clear()
     assert inspector.text().startswith("Hover over a pane")
