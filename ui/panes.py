@@ -162,8 +162,11 @@ class _ThrottledHistogram(pg.HistogramLUTItem):
             finally:
                 self._showing_colormap = False
         item = self.imageItem()
-        if item is None or item.image is None or item.getLevels() is None:
-            return  # cleared, or live mode took the histogram over meanwhile (no levels)
+        if item is not None and item.image is None:
+            self.plot.setData([], [])  # nothing shown, nothing counted
+            return
+        if item is None or item.getLevels() is None:
+            return  # live mode took the histogram over meanwhile (no levels)
         blocked = self.blockSignals(True)  # a programmatic change, not the person's drag
         try:
             super().imageChanged(autoLevel=auto_level)
@@ -394,7 +397,7 @@ class ImagePane(pg.GraphicsLayoutWidget):
             self._stats_text = ""
             self.stats.setText(self.readout)
             if self.histogram is not None:
-                self.histogram.plot.setData([], [])  # nothing shown, nothing counted
+                self.histogram.imageChanged()  # its curve goes too, when the pane catches up
             return
         self._setting_levels = True
         try:

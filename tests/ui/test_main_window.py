@@ -375,6 +375,7 @@ def test_uncomputable_layer_shows_a_banner_then_recovers(make_window, tmp_path):
     assert window.processed is None
     assert window.conv_pane.image.image is None and window.pooled_pane.image.image is None
     assert window.conv_pane.title.text == "Convolution: not computed"
+    window.conv_pane.catch_up()  # the histogram follows a moment later
     assert window.conv_pane.histogram.plot.yData is None or not len(
         window.conv_pane.histogram.plot.yData
     )
