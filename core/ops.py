@@ -264,6 +264,9 @@ _POOL_OPS: dict[str, Callable[..., np.ndarray]] = {
 }
 
 
+_STRIDED_POOL_MAX_PIXELS = 2_000_000
+
+
 def pool(
     x: np.ndarray, *, size: int = 2, stride: int | None = None, mode: PoolMode = "max"
 ) -> np.ndarray:
@@ -289,9 +292,10 @@ def pool(
     if mode == "avg" or x.dtype not in (np.uint8, np.uint16, np.int16, np.float32, np.float64):
         x = x.astype(np.float32)
     x = np.ascontiguousarray(x)
-    if mode != "avg" and stride >= size and size <= 3:
+    if mode != "avg" and stride >= size and size <= 3 and h * w < _STRIDED_POOL_MAX_PIXELS:
         # Non-overlapping small windows: an elementwise max/min of the size*size strided
-        # views reads each pixel once and beats OpenCV's sliding dilate + slice.
+        # views reads each pixel once and beats OpenCV's sliding dilate + slice, up to about
+        # 2 megapixels; beyond, the dilate's threads win (it runs on every core).
         reduce = np.maximum if mode == "max" else np.minimum
         views = [
             x[

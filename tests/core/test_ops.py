@@ -616,3 +616,12 @@ def test_activation_accepts_float64_and_ints():
 def test_unknown_activation():
     with pytest.raises(ValueError, match="relu"):
         activate(X, "softmax")
+
+
+@pytest.mark.parametrize("mode", ["max", "min"])
+def test_pooling_a_map_past_two_megapixels(mode):
+    # Large maps take OpenCV's threaded path rather than the strided views: same windows.
+    x = np.random.default_rng(11).normal(size=(1500, 1401)).astype(np.float32)
+    blocks = x[:1500, :1400].reshape(750, 2, 700, 2)
+    expected = blocks.max(axis=(1, 3)) if mode == "max" else blocks.min(axis=(1, 3))
+    np.testing.assert_array_equal(pool(x, size=2, mode=mode), expected)
