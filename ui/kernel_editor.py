@@ -379,6 +379,8 @@ class _CellText:
     def __init__(self) -> None:
         self._key: tuple[Kernel, int, str] | None = None
         self.font = QFont()
+        self._metrics = QFontMetrics(self.font)
+        self._width = 0  # of a cell, as last prepared
         self._texts: dict[str, QStaticText] = {}
 
     def prepare(self, base: QFont, kernel: Kernel, width: int) -> None:
