@@ -66,6 +66,7 @@ from PySide6.QtWidgets import (
 from core.kernels import (
     DEFAULT_PRESET,
     MAX_KERNEL_SIZE,
+    MAX_WEIGHT,
     PRESET_NAMES,
     Kernel,
     KernelError,
@@ -80,8 +81,8 @@ DRAG_PIXELS_PER_STEP = 5
 """Vertical mouse travel, in pixels, for one ``WHEEL_STEP`` while dragging on a cell."""
 MERGE_WINDOW_SECONDS = 1.0
 """Wheel notches (or spin-box steps) closer together than this merge into one undo step."""
-WEIGHT_LIMIT = 1e6
-"""Largest magnitude accepted for a typed weight; anything bigger is almost surely a typo."""
+WEIGHT_LIMIT = MAX_WEIGHT
+"""Largest magnitude accepted for a typed weight: the same rule as for a loaded file."""
 
 MIN_CELL = 24
 MAX_CELL = 120

@@ -173,6 +173,7 @@ class LiveToolbar(QToolBar):
         controller.recording_changed.connect(self._on_recording_changed)
         controller.stats_changed.connect(self._on_stats_changed)
         controller.cameras_found.connect(self._on_cameras_found)
+        controller.choice_changed.connect(self._show_choice)
         self._sync_enabled()
 
     # -- construction ------------------------------------------------------------------------

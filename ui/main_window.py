@@ -19,11 +19,9 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QProgressBar,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -51,6 +49,7 @@ from core.preview import (
     tidy,
 )
 from resources import DEFAULT_SAMPLE, SAMPLES
+from ui.banner import Banner
 from ui.controls import ControlPanel
 from ui.help import show_help
 from ui.inspector import Inspector
@@ -192,25 +191,17 @@ class MainWindow(QMainWindow):
         for pane in (self.conv_pane, self.pooled_pane):
             pane.add_menu_action(
                 "Save raw...",
-                lambda p=pane: self.save_pane_raw(p),
+                lambda checked=False, p=pane: self.save_pane_raw(p),
                 "Save the exact float32 values (TIFF or .npy).",
             )
             pane.add_menu_action(
                 "Save as displayed...",
-                lambda p=pane: self.save_pane_png(p),
+                lambda checked=False, p=pane: self.save_pane_png(p),
                 "Save what you see, colormap and levels applied (PNG).",
             )
 
     def _build_layout(self) -> None:
-        self.banner = QLabel()
-        self.banner.setWordWrap(True)
-        self.banner.setStyleSheet(
-            "background:#5c1d1d; color:#ffe3e3; padding:6px; border-radius:3px;"
-        )
-        self.banner.hide()
-        close_banner = QPushButton("Dismiss")
-        close_banner.setToolTip("Hide this message; nothing else changes.")
-        close_banner.clicked.connect(self.banner.hide)
+        self.banner = Banner()
         grid = QGridLayout()
         grid.setSpacing(4)
         editor_box = QWidget()
@@ -262,10 +253,6 @@ class MainWindow(QMainWindow):
         self._busy_timer.setSingleShot(True)
         self._busy_timer.setInterval(BUSY_DELAY_MS)
         self._busy_timer.timeout.connect(self.busy.show)
-        banner_row = QHBoxLayout()
-        banner_row.addWidget(close_banner)
-        self.banner.setLayout(banner_row)
-        banner_row.setAlignment(Qt.AlignmentFlag.AlignRight)
 
     def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -408,7 +395,7 @@ class MainWindow(QMainWindow):
     def paste_image(self) -> None:
         qimage = QGuiApplication.clipboard().image()
         if qimage.isNull():
-            self.show_error("The clipboard holds no image.")
+            self.show_error("The clipboard holds no image.", topic="input")
             return
         self.open_array("pasted image", qimage_to_array(qimage))
 
@@ -418,7 +405,7 @@ class MainWindow(QMainWindow):
         # The outputs describe the previous image: nothing may read them with this one
         # (hover, saves, export). They stay on screen until replaced only if they line up.
         self.processed = None
-        self.banner.hide()
+        self.banner.resolve("input")
         view = loaded.view
         h, w = loaded.image.shape[:2]
         self.input_pane.set_data(view.data, (0, 0, w, h), view.levels, view.histogram, view.drawn)
@@ -426,7 +413,7 @@ class MainWindow(QMainWindow):
         self.input_pane.set_stats(view.stats_text)
         self.setWindowTitle(f"ConvScope - {loaded.name}")
         if loaded.note:
-            self.show_error(loaded.note, level="note")
+            self.show_error(loaded.note, level="note", topic="input")
         if loaded.path is not None:
             self._remember_file(loaded.path)
         same_size = previous is not None and previous.image.shape[:2] == (h, w)
@@ -439,7 +426,7 @@ class MainWindow(QMainWindow):
         self._refresh_hover()
 
     def _on_load_failed(self, _job, message: str) -> None:
-        self.show_error(message)
+        self.show_error(message, topic="input")
         self._emit_idle_if_done()
 
     # -- processing ------------------------------------------------------------------------
@@ -452,7 +439,7 @@ class MainWindow(QMainWindow):
         try:
             settings = self.controls.settings()
         except ValueError as exc:
-            self.show_error(str(exc))
+            self.show_error(str(exc), topic="compute")
             return
         self.worker.submit(
             ProcessRequest(
@@ -514,8 +501,7 @@ class MainWindow(QMainWindow):
         self._show_view(self.conv_pane, processed.conv, geom.conv.rect)
         self._show_view(self.pooled_pane, processed.pooled, second_geom.rect)
         self.timing.setText(f"computed in {processed.seconds * 1000:.0f} ms")
-        if self.banner.property("kind") == "error":  # the error it reported is resolved
-            self.banner.hide()
+        self.banner.resolve("compute")  # not a save's or a recording's failure: still true
         if not self.live.is_streaming():  # while streaming, the pointer's moves refresh it
             self._refresh_hover()
         self.result_shown.emit(processed)
@@ -539,7 +525,7 @@ class MainWindow(QMainWindow):
         self.processed = None
         self._clear_outputs("not computed")
         self._refresh_hover()
-        self.show_error(f"Cannot compute this layer: {message}")
+        self.show_error(f"Cannot compute this layer: {message}", topic="compute")
         self._emit_idle_if_done()
 
     def _clear_outputs(self, state: str) -> None:
@@ -676,7 +662,7 @@ class MainWindow(QMainWindow):
     # -- saving ----------------------------------------------------------------------------
     def _pane_data(self, pane: ImagePane) -> tuple[np.ndarray, str] | None:
         if self.processed is None:
-            self.show_error("There is no output to save yet.")
+            self.show_error("There is no output to save yet.", topic="save")
             return None
         result = self.processed.result
         if pane is self.conv_pane:
@@ -754,7 +740,7 @@ class MainWindow(QMainWindow):
     def export_to(self, folder: str | Path) -> list[Path]:
         """Input, kernel JSON, and both outputs raw and as displayed, into ``folder``."""
         if self.processed is None or self.loaded is None:
-            self.show_error("There is nothing to export yet.")
+            self.show_error("There is nothing to export yet.", topic="save")
             return []
         result = self.processed.result
         second, label = self._pane_data(self.pooled_pane)
@@ -781,9 +767,10 @@ class MainWindow(QMainWindow):
         try:
             write()
         except (SaveError, OSError) as exc:
-            self.show_error(f"Nothing was saved: {exc}")
+            self.show_error(f"Nothing was saved: {exc}", topic="save")
             return False
         self.remember_folder(Path(target) if Path(target).is_dir() else Path(target).parent)
+        self.banner.resolve("save")
         self.show_status(f"Saved {target}")
         return True
 
@@ -791,15 +778,12 @@ class MainWindow(QMainWindow):
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
 
-    def show_error(self, text: str, level: str = "error") -> None:
-        """A visible, non-modal message; the current image and results stay as they are."""
-        color = "#5c1d1d" if level == "error" else "#4a4216"
-        self.banner.setStyleSheet(
-            f"background:{color}; color:#fff4e0; padding:6px; border-radius:3px;"
-        )
-        self.banner.setProperty("kind", level)
-        self.banner.setText(text)
-        self.banner.show()
+    def show_error(self, text: str, level: str = "error", topic: str = "other") -> None:
+        """A visible, non-modal message; the current image and results stay as they are.
+
+        It stays until dismissed or until ``topic`` next succeeds (see :class:`Banner`).
+        """
+        self.banner.show_message(text, level, topic)
         self.show_status(text)
 
     # -- drag and drop ---------------------------------------------------------------------
