@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
-from core.explain import PixelExplanation
+from core.explain import PixelExplanation, PoolExplanation
 from core.preview import tidy
 from ui.kernel_editor import weight_colors
 
@@ -29,6 +29,7 @@ class _Grid:
     title: str
     texts: list[list[str]]
     tint: np.ndarray | None  # products: cells coloured by sign and size
+    highlight: tuple[int, int] | None = None  # the cell that won a max/min pool
 
 
 def explanation_lines(exp: PixelExplanation) -> tuple[str, list[str], str]:
@@ -51,6 +52,25 @@ def explanation_lines(exp: PixelExplanation) -> tuple[str, list[str], str]:
     return f"Convolution pixel [{exp.row}, {exp.col}]", notes, total
 
 
+def pool_lines(exp: PoolExplanation) -> tuple[str, list[str], str]:
+    """(heading, notes, result) as plain text for a pooled pixel's window."""
+    size = exp.values.shape[0]
+    notes = [
+        f"its {size}x{size} window of the activated map: rows {exp.top}-{exp.top + size - 1}, "
+        f"columns {exp.left}-{exp.left + size - 1}"
+    ]
+    if exp.values.ndim == 3:
+        notes.append("Red channel shown.")
+    output = ", ".join(f"{float(v):.4g}" for v in np.atleast_1d(exp.output))
+    if exp.winner is not None:
+        r, c = exp.winner
+        kind = "largest" if exp.mode == "max" else "smallest"
+        total = f"{exp.mode} = {output}: the {kind} value wins (framed, at [{r}, {c}])"
+    else:
+        total = f"mean of {exp.values.shape[0] * exp.values.shape[1]} values = {output}"
+    return f"{exp.mode.capitalize()} pool pixel [{exp.row}, {exp.col}]", notes, total
+
+
 class _Arithmetic(QWidget):
     """The heading, then input, x weights, = products as grids of numbers, then the sum:
     one column, so it fits a narrow dock and scrolls down for large kernels."""
@@ -67,9 +87,16 @@ class _Arithmetic(QWidget):
         self.bold = QFont(self.font())
         self.bold.setBold(True)
 
-    def set_explanation(self, exp: PixelExplanation | None) -> None:
-        self._lines = None if exp is None else explanation_lines(exp)
+    def set_explanation(self, exp: PixelExplanation | PoolExplanation | None) -> None:
         self._grids = []
+        if isinstance(exp, PoolExplanation):
+            self._lines = pool_lines(exp)
+            values = exp.values[:, :, 0] if exp.values.ndim == 3 else exp.values
+            texts = [[f"{v:.3g}" for v in row] for row in values]
+            self._grids.append(_Grid("", "activated values", texts, None, exp.winner))
+            self._relayout()
+            return
+        self._lines = None if exp is None else explanation_lines(exp)
         if exp is not None and max(exp.weights.shape) <= MAX_GRID:
             values, products = exp.values, exp.products
             if values.ndim == 3:
@@ -81,6 +108,9 @@ class _Arithmetic(QWidget):
             ):
                 texts = [[f"{v:.3g}" for v in row] for row in grid]
                 self._grids.append(_Grid(sign, title, texts, tint))
+        self._relayout()
+
+    def _relayout(self) -> None:
         size = self._layout_size()
         if size != self._size:
             self._size = size
@@ -164,6 +194,9 @@ class _Arithmetic(QWidget):
                     painter.fillRect(rect.adjusted(0, 0, -1, -1), background)
                 painter.setPen(pen)
                 painter.drawText(rect.adjusted(0, 0, -4, 0), right, text)
+                if grid.highlight == (r, c):  # the pooled value's winner
+                    painter.setPen(QPen(ink, 2))
+                    painter.drawRect(rect.adjusted(1, 1, -2, -2))
         return top + grid_h
 
 
@@ -191,6 +224,12 @@ class Inspector(QWidget):
 
     def show_explanation(self, exp: PixelExplanation) -> None:
         heading, notes, total = explanation_lines(exp)
+        self._text = "\n".join([heading, *notes, total])
+        self._arithmetic.set_explanation(exp)
+
+    def show_pool(self, exp: PoolExplanation) -> None:
+        """The pooling window behind a pooled pixel: its values and which one won."""
+        heading, notes, total = pool_lines(exp)
         self._text = "\n".join([heading, *notes, total])
         self._arithmetic.set_explanation(exp)
 

@@ -481,6 +481,9 @@ class _FrameProcessor(threading.Thread):
 # Source choice
 # --------------------------------------------------------------------------------------------
 
+#: File name endings offered as videos (the open dialog's filter, dropped files).
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+
 
 @dataclass(frozen=True)
 class SourceChoice:
@@ -1048,13 +1051,26 @@ class LiveController(QObject):
             window,
             "Open video file",
             window.last_folder(),
-            "Videos (*.avi *.mp4 *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)",
+            f"Videos ({' '.join('*' + e for e in VIDEO_EXTENSIONS)});;All files (*)",
         )
         if not path:
             return False
         window.remember_folder(Path(path).parent)
         self.set_choice(replace(self.choice, kind="file", path=Path(path)))
         return True
+
+    def use_video(self, path: str | Path) -> bool:
+        """Play the video file ``path`` live now (e.g. one dropped on the window).
+
+        Returns
+        -------
+        bool
+            True if it plays; if it cannot be opened, the banner says why and the source
+            that worked before stays chosen.
+        """
+        self._window.remember_folder(Path(path).parent)
+        self.set_choice(replace(self.choice, kind="file", path=Path(path)), restart=False)
+        return self.start()
 
     def find_cameras(self) -> None:
         """Probe camera indices in a background thread; ``cameras_found`` reports them."""

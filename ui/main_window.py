@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.display import apply_colormap, colormap_lut, default_colormap
-from core.explain import explain_pixel
+from core.explain import explain_pixel, explain_pool
 from core.export import export_all
 from core.images import (
     IMAGE_EXTENSIONS,
@@ -51,6 +51,7 @@ from core.preview import (
 from resources import DEFAULT_SAMPLE, SAMPLES
 from ui.banner import Banner
 from ui.controls import ControlPanel
+from ui.drops import open_mime
 from ui.help import show_help
 from ui.inspector import Inspector
 from ui.kernel_editor import KernelEditor
@@ -139,7 +140,7 @@ class MainWindow(QMainWindow):
         self.conv_pane = ImagePane("Convolution")
         self.pooled_pane = ImagePane("Pooled")
         self.panes = (self.input_pane, self.conv_pane, self.pooled_pane)
-        self.editor = KernelEditor(interactive=interactive)
+        self.editor = KernelEditor(interactive=False)  # its failures go to the banner
         self.controls = ControlPanel()
         self.inspector = Inspector()
         self._link_panes()
@@ -157,12 +158,23 @@ class MainWindow(QMainWindow):
 
         self.editor.kernel_changed.connect(self._on_kernel_changed)
         self.editor.message.connect(self.show_status)
+        self.editor.failed.connect(lambda text: self.show_error(text, topic="kernel"))
+        self.editor.file_done.connect(lambda: self.banner.resolve("kernel"))
         self.controls.changed.connect(self.request_update)
         self.controls.display_changed.connect(self._on_display_changed)
         for pane in self.panes:
             pane.hovered.connect(lambda pos, p=pane: self._on_hover(p, pos))
         for pane in (self.conv_pane, self.pooled_pane):  # the input's contrast is its own
             pane.levels_edited.connect(self._on_levels_edited)
+        # Refit the image when the panes grow or shrink, until the person zooms or pans.
+        self._auto_fit = True
+        self._refit_timer = QTimer(self)
+        self._refit_timer.setSingleShot(True)
+        self._refit_timer.timeout.connect(self._refit)
+        self.input_pane.view.sigResized.connect(self._on_view_resized)
+        for pane in self.panes:
+            pane.view.sigRangeChangedManually.connect(self._on_range_changed_by_hand)
+        self.setMinimumSize(960, 640)  # smaller, and the lower panes collapse to slivers
         self.live = LiveController(self)
         self.live_toolbar = LiveToolbar(self.live, self)
         self.addToolBar(self.live_toolbar)
@@ -393,11 +405,9 @@ class MainWindow(QMainWindow):
             self.open_path(path)
 
     def paste_image(self) -> None:
-        qimage = QGuiApplication.clipboard().image()
-        if qimage.isNull():
-            self.show_error("The clipboard holds no image.", topic="input")
-            return
-        self.open_array("pasted image", qimage_to_array(qimage))
+        """The clipboard's image, or the file a file manager copied (image, kernel or video)."""
+        if not open_mime(self, QGuiApplication.clipboard().mimeData(), "pasted image"):
+            self.show_error("The clipboard holds no image or file.", topic="input")
 
     def _on_image_loaded(self, _job, loaded: LoadedImage) -> None:
         previous = self.loaded
@@ -562,9 +572,21 @@ class MainWindow(QMainWindow):
 
     # -- view ------------------------------------------------------------------------------
     def fit_view(self) -> None:
+        self._auto_fit = True
         if self.loaded is not None:
             h, w = self.loaded.image.shape[:2]
             self.input_pane.view.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
+
+    def _on_view_resized(self, *_args) -> None:
+        if self._auto_fit:
+            self._refit_timer.start(0)  # once the layout has settled
+
+    def _on_range_changed_by_hand(self, *_args) -> None:
+        self._auto_fit = False  # the person's zoom stays; Ctrl+0 fits (and follows) again
+
+    def _refit(self) -> None:
+        if self._auto_fit:
+            self.fit_view()
 
     def view_contains_image(self) -> bool:
         if self.loaded is None:
@@ -638,7 +660,9 @@ class MainWindow(QMainWindow):
             shown["field"] = field
         else:
             self.input_pane.show_field(None)
-        if conv_idx is not None:
+        if source is self.pooled_pane and result.pooled is not None and pooled_idx is not None:
+            self.inspector.show_pool(explain_pool(result, *pooled_idx))  # the window that won
+        elif conv_idx is not None:
             self.inspector.show_explanation(explain_pixel(result, *conv_idx))
         return shown
 
@@ -792,13 +816,8 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        mime = event.mimeData()
-        urls = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
-        if urls:
-            self.open_path(urls[0])
-            event.acceptProposedAction()
-        elif mime.hasImage():
-            self.open_array("dropped image", qimage_to_array(QImage(mime.imageData())))
+        # An image opens, a kernel JSON loads into the editor, a video plays live.
+        if open_mime(self, event.mimeData(), "dropped image"):
             event.acceptProposedAction()
 
     # -- settings --------------------------------------------------------------------------
@@ -896,11 +915,15 @@ class MainWindow(QMainWindow):
 
 
 def _ask_save_path(parent: QWidget, title: str, suggestion: str, filters: str) -> str:
-    """Ask where to save ("" if cancelled); a name typed without one of the chosen file type's
-    extensions gets the first of them."""
+    """Ask where to save ("" if cancelled).
+
+    A typed extension of any offered file type wins ("x.npy" with the TIFF filter selected is
+    a .npy); a name without one gets the chosen type's first extension ("scan.v2" too).
+    """
     path, chosen = QFileDialog.getSaveFileName(parent, title, suggestion, filters)
-    offered = re.findall(r"\*(\.\w+)", chosen or filters)
-    if path and offered and Path(path).suffix.lower() not in offered:  # "scan.v2" too
+    known = re.findall(r"\*(\.\w+)", filters)
+    offered = re.findall(r"\*(\.\w+)", chosen or filters) or known
+    if path and offered and Path(path).suffix.lower() not in known:
         path += offered[0]
     return path
 
