@@ -115,7 +115,32 @@ class _Arithmetic(QWidget):
         if size != self._size:
             self._size = size
             self.updateGeometry()
+        self._fit_height()
         self.update()
+
+    def _text_width(self) -> int:
+        """Width the text lines wrap at: the widget's, once the scroll area has sized it."""
+        return max(self.width(), self._size.width()) - 2 * _MARGIN
+
+    def _wrapped_height(self, font: QFont, text: str) -> int:
+        flags = int(Qt.TextFlag.TextWordWrap)
+        return (
+            QFontMetrics(font).boundingRect(0, 0, self._text_width(), 10_000, flags, text).height()
+        )
+
+    def _fit_height(self) -> None:
+        # Text wraps to the dock's width, so the height follows the width: the scroll area
+        # scrolls down to whatever the wrapped lines and grids need.
+        height = sum(self._wrapped_height(font, text) for font, text in self._texts())
+        if self._grids:
+            height += len(self._grids) * self._grid_size()[1]
+        height += 2 * _MARGIN
+        if height != self.minimumHeight():
+            self.setMinimumHeight(height)
+
+    def resizeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        super().resizeEvent(event)
+        self._fit_height()
 
     def _texts(self) -> list[tuple[QFont, str]]:
         if self._lines is None:
@@ -124,8 +149,9 @@ class _Arithmetic(QWidget):
         return [(self.bold, heading), *((self.font(), n) for n in notes), (self.bold, total)]
 
     def _layout_size(self) -> QSize:
+        # Text wraps (see _fit_height), so only the grids set a minimum width.
         texts = self._texts()
-        width = max(QFontMetrics(font).horizontalAdvance(text) for font, text in texts)
+        width = 160
         height = sum(QFontMetrics(font).height() for font, _ in texts)
         if self._grids:
             metrics = QFontMetrics(self.numbers)
@@ -166,11 +192,13 @@ class _Arithmetic(QWidget):
         painter.end()
 
     def _draw_line(self, painter: QPainter, ink, font: QFont, text: str, x: int, y: int) -> int:
+        """Draw ``text`` wrapped to the widget's width; returns the y below it."""
         painter.setFont(font)
         painter.setPen(ink)
-        metrics = QFontMetrics(font)
-        painter.drawText(x, y + metrics.ascent(), text)
-        return y + metrics.height()
+        height = self._wrapped_height(font, text)
+        rect = QRect(x, y, self._text_width(), height)
+        painter.drawText(rect, int(Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignLeft), text)
+        return y + height
 
     def _draw_grid(self, painter: QPainter, ink, grid: _Grid, x: int, y: int) -> int:
         _, grid_h = self._grid_size()
