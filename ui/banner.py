@@ -8,7 +8,7 @@ the next live frame (which only resolves "compute").
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 #: Topics whose success also clears an "unexpected" error: the person did something and it
 #: worked. Not "compute", which succeeds on every live frame without the person acting.
@@ -17,31 +17,38 @@ _ACTS = frozenset({"input", "save", "live", "record", "kernel"})
 _COLORS = {"error": "#5c1d1d", "note": "#4a4216"}
 
 
-class Banner(QLabel):
+class Banner(QFrame):
     """A coloured, word-wrapped message above the panes, with a Dismiss button."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWordWrap(True)
+        self.setObjectName("banner")
         self.topic = ""
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.dismiss_button = QPushButton("Dismiss")
         self.dismiss_button.setToolTip("Hide this message; nothing else changes.")
         self.dismiss_button.clicked.connect(self.dismiss)
         row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 4, 0)
-        row.addWidget(self.dismiss_button)
-        row.setAlignment(Qt.AlignmentFlag.AlignRight)
+        row.setContentsMargins(8, 4, 4, 4)
+        row.addWidget(self.label, 1)
+        row.addWidget(self.dismiss_button, 0, Qt.AlignmentFlag.AlignTop)
         self.hide()
+
+    def text(self) -> str:
+        return self.label.text()
 
     def show_message(self, text: str, level: str = "error", topic: str = "other") -> None:
         """Show ``text`` as an "error" or a "note" about ``topic`` until resolved or dismissed."""
+        color = _COLORS.get(level, _COLORS["error"])
         self.setStyleSheet(
-            f"background:{_COLORS.get(level, _COLORS['error'])}; color:#fff4e0; "
-            "padding:6px 90px 6px 6px; border-radius:3px;"
+            f"QFrame#banner {{ background:{color}; border-radius:3px; }}"
+            " QLabel { color:#fff4e0; }"
         )
         self.setProperty("kind", level)
         self.topic = topic
-        self.setText(text)
+        self.label.setText(text)
         self.show()
 
     def resolve(self, topic: str) -> None:

@@ -52,8 +52,9 @@ def explanation_lines(exp: PixelExplanation) -> tuple[str, list[str], str]:
     return f"Convolution pixel [{exp.row}, {exp.col}]", notes, total
 
 
-def pool_lines(exp: PoolExplanation) -> tuple[str, list[str], str]:
-    """(heading, notes, result) as plain text for a pooled pixel's window."""
+def pool_lines(exp: PoolExplanation, magnitude: float = 0.0) -> tuple[str, list[str], str]:
+    """(heading, notes, result) as plain text for a pooled pixel's window; rounding noise
+    next to the map's ``magnitude`` reads as 0, as in the panes."""
     size = exp.values.shape[0]
     notes = [
         f"its {size}x{size} window of the activated map: rows {exp.top}-{exp.top + size - 1}, "
@@ -61,7 +62,7 @@ def pool_lines(exp: PoolExplanation) -> tuple[str, list[str], str]:
     ]
     if exp.values.ndim == 3:
         notes.append("Red channel shown.")
-    output = ", ".join(f"{float(v):.4g}" for v in np.atleast_1d(exp.output))
+    output = ", ".join(f"{tidy(float(v), magnitude):.4g}" for v in np.atleast_1d(exp.output))
     if exp.winner is not None:
         r, c = exp.winner
         kind = "largest" if exp.mode == "max" else "smallest"
@@ -87,12 +88,14 @@ class _Arithmetic(QWidget):
         self.bold = QFont(self.font())
         self.bold.setBold(True)
 
-    def set_explanation(self, exp: PixelExplanation | PoolExplanation | None) -> None:
+    def set_explanation(
+        self, exp: PixelExplanation | PoolExplanation | None, magnitude: float = 0.0
+    ) -> None:
         self._grids = []
         if isinstance(exp, PoolExplanation):
-            self._lines = pool_lines(exp)
+            self._lines = pool_lines(exp, magnitude)
             values = exp.values[:, :, 0] if exp.values.ndim == 3 else exp.values
-            texts = [[f"{v:.3g}" for v in row] for row in values]
+            texts = [[f"{tidy(float(v), magnitude):.3g}" for v in row] for row in values]
             self._grids.append(_Grid("", "activated values", texts, None, exp.winner))
             self._relayout()
             return
@@ -255,11 +258,12 @@ class Inspector(QWidget):
         self._text = "\n".join([heading, *notes, total])
         self._arithmetic.set_explanation(exp)
 
-    def show_pool(self, exp: PoolExplanation) -> None:
-        """The pooling window behind a pooled pixel: its values and which one won."""
-        heading, notes, total = pool_lines(exp)
+    def show_pool(self, exp: PoolExplanation, magnitude: float = 0.0) -> None:
+        """The pooling window behind a pooled pixel: its values and which one won
+        (``magnitude``: the pooled map's, below which rounding noise reads as 0)."""
+        heading, notes, total = pool_lines(exp, magnitude)
         self._text = "\n".join([heading, *notes, total])
-        self._arithmetic.set_explanation(exp)
+        self._arithmetic.set_explanation(exp, magnitude)
 
     def text(self) -> str:
         """What the inspector says, as plain text (the grids aside)."""

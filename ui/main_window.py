@@ -265,6 +265,7 @@ class MainWindow(QMainWindow):
         self._busy_timer.setSingleShot(True)
         self._busy_timer.setInterval(BUSY_DELAY_MS)
         self._busy_timer.timeout.connect(self.busy.show)
+        self.statusBar().messageChanged.connect(self._on_status_message)
 
     def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -661,7 +662,9 @@ class MainWindow(QMainWindow):
         else:
             self.input_pane.show_field(None)
         if source is self.pooled_pane and result.pooled is not None and pooled_idx is not None:
-            self.inspector.show_pool(explain_pool(result, *pooled_idx))  # the window that won
+            # The pooling window and which value won, not the arithmetic of one conv pixel.
+            exp = explain_pool(result, *pooled_idx)
+            self.inspector.show_pool(exp, processed.pooled.magnitude)
         elif conv_idx is not None:
             self.inspector.show_explanation(explain_pixel(result, *conv_idx))
         return shown
@@ -799,8 +802,28 @@ class MainWindow(QMainWindow):
         return True
 
     # -- messages --------------------------------------------------------------------------
+    def _fitted_status(self, text: str) -> str:
+        """``text`` elided to end before the live figures and timing on the right (QStatusBar
+        would cut it off mid-word right against them)."""
+        bar = self.statusBar()
+        if not bar.isVisible():
+            return text  # nothing to measure against yet
+        children = bar.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly)
+        right = min((w.x() for w in children if w.isVisible() and w.x() > 0), default=bar.width())
+        room = right - 24  # the bar's own left margin, and a gap before the figures
+        metrics = bar.fontMetrics()
+        if room <= 0 or metrics.horizontalAdvance(text) <= room:
+            return text
+        return metrics.elidedText(text, Qt.TextElideMode.ElideRight, room)
+
+    def _on_status_message(self, text: str) -> None:
+        # Status tips (hovered actions) arrive here without a timeout; ours are fitted already.
+        fitted = self._fitted_status(text) if text else text
+        if fitted != text:
+            self.statusBar().showMessage(fitted)  # its messageChanged finds it fits
+
     def show_status(self, text: str) -> None:
-        self.statusBar().showMessage(text, 8000)
+        self.statusBar().showMessage(self._fitted_status(text), 8000)
 
     def show_error(self, text: str, level: str = "error", topic: str = "other") -> None:
         """A visible, non-modal message; the current image and results stay as they are.
