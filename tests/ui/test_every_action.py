@@ -655,8 +655,8 @@ def test_every_action_does_what_it_says(context):
                     _check_generic(context, item)
                 if context.window.isVisible():
                     context.settle()
-            except AssertionError as exc:
-                failures.append(f"{label}: {exc}")
+            except Exception as exc:  # one broken action must not hide the others
+                failures.append(f"{label}: {type(exc).__name__}: {exc}")
             if escaped:
                 failures.append(f"{label}: exception escaped: {escaped[:]}")
                 escaped.clear()
