@@ -1042,11 +1042,11 @@ class LiveController(QObject):
         if restart and self.is_running() and choice != previous:
             self.start_choice()
 
-    def choose_video_file(self) -> bool:
-        """Ask for a video file (interactive windows only); True if one was chosen."""
+    def ask_video_file(self) -> Path | None:
+        """Ask for a video file (interactive windows only); None if cancelled."""
         window = self._window
         if not window.interactive:
-            return False
+            return None
         path, _ = QFileDialog.getOpenFileName(
             window,
             "Open video file",
@@ -1054,9 +1054,17 @@ class LiveController(QObject):
             f"Videos ({' '.join('*' + e for e in VIDEO_EXTENSIONS)});;All files (*)",
         )
         if not path:
-            return False
+            return None
         window.remember_folder(Path(path).parent)
-        self.set_choice(replace(self.choice, kind="file", path=Path(path)))
+        return Path(path)
+
+    def choose_video_file(self) -> bool:
+        """Ask for a video file and choose it (a running session switches to it); True if
+        one was chosen."""
+        path = self.ask_video_file()
+        if path is None:
+            return False
+        self.set_choice(replace(self.choice, kind="file", path=path))
         return True
 
     def use_video(self, path: str | Path) -> bool:

@@ -429,16 +429,22 @@ def _check_open_video(ctx: Context, item) -> None:
     click(item)
     assert window.live.is_running() and window.live.choice.path == good
     ctx.wait_frames(2)
-    ctx.stop_live()
     broken = ctx.tmp / "broken.avi"
     broken.write_bytes(b"not a video")
-    ctx.dialogs.answer("open", (str(broken), ""))
-    click(item)
-    assert not window.live.is_running()
-    assert not window.banner.isHidden() and "could not start" in window.banner.text()
-    # The working video stays the choice and the entry; the broken one is not kept.
-    assert window.live.choice.path == good
-    assert box.currentText() == "Video: good.avi"
+    for running in (True, False):  # switching from the working video, or starting on it
+        if not running:
+            ctx.stop_live()
+        ctx.dialogs.answer("open", (str(broken), ""))
+        click(item)
+        ctx.settle()
+        assert not window.live.is_running()
+        assert not window.banner.isHidden() and "could not start" in window.banner.text()
+        # The working video stays the choice and the entry; the broken one is not kept.
+        assert window.live.choice.path == good
+        assert box.currentText() == "Video: good.avi"
+        if running:
+            window.live.start_choice()
+            assert window.live.is_running()
     ctx.dialogs.answer("open", (str(good), ""))
     click(item)
     assert window.live.is_running()
