@@ -96,6 +96,11 @@ class Kernel:
                 "The weights sum to 0 (the kernel responds only to change), "
                 "so it was left as it is."
             )
+        if abs(1.0 / total) > MAX_WEIGHT:
+            return self, (
+                f"The weights sum to nearly 0 ({total:.3g}): making them sum to 1 would need a "
+                f"scale beyond {MAX_WEIGHT:g}, so the kernel was left as it is."
+            )
         return replace(self, scale=1.0 / total), "Scaled so the weights sum to 1."
 
     def with_weights(self, weights: np.ndarray, name: str = "custom") -> Kernel:

@@ -1132,7 +1132,8 @@ class KernelEditor(QWidget):
 
     def _set_weight(self, row: int, col: int, value: float, text: str, merge_key: object) -> None:
         weights = self._kernel.weights.copy()
-        weights[row, col] = value
+        # A nudge or drag stops at the cap every kernel meets (typing past it is refused).
+        weights[row, col] = min(WEIGHT_LIMIT, max(-WEIGHT_LIMIT, value))
         self._change(self._kernel.with_weights(weights), text, merge_key)
 
     # ---------------------------------------------------------------------------- grid slots

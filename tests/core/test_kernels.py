@@ -212,6 +212,15 @@ def test_a_loaded_value_past_the_typing_cap_is_refused_with_one_clear_message(da
     assert kernel_from_dict({"weights": [[1e6, -1e6]], "scale": 1e6, "bias": -1e6}).sum == 0.0
 
 
+def test_normalizing_a_sum_too_small_for_the_scale_cap_leaves_the_kernel():
+    kernel = Kernel(np.array([[1.0, -1.0 + 1e-8]]))  # sums to 1e-8: scale would be 1e8
+    same, message = kernel.normalized()
+    assert same is kernel
+    assert "beyond 1e+06" in message
+    scaled, _ = Kernel(np.array([[1.0, -1.0 + 1e-6]])).normalized()  # scale 1e6: allowed
+    assert scaled.scale == pytest.approx(1e6, rel=1e-6)
+
+
 def test_nearly_zero_sum_from_rounding_is_zero_sum():
     weights = np.array([[0.1, 0.2, -0.3]])  # sums to ~5.5e-17, not exactly 0
     same, message = Kernel(weights).normalized()
