@@ -62,3 +62,41 @@ def explain_pixel(result: PipelineResult, row: int, col: int) -> PixelExplanatio
         summed = summed.sum()  # one Conv2D unit: channels add up
     bias = result.kernel.bias
     return PixelExplanation(row, col, values, weights, products, bias, np.asarray(summed + bias))
+
+
+@dataclass(frozen=True, eq=False)
+class PoolExplanation:
+    """The pooling window behind ``result.pooled[row, col]``: activated values and the winner."""
+
+    row: int
+    col: int
+    mode: str  # "max", "min" or "avg"
+    values: np.ndarray  # (size, size) or (size, size, C): the activated map under the window
+    top: int  # (top, left) of the window in the activated map
+    left: int
+    output: np.ndarray  # the pooled value: scalar, or per channel
+    winner: tuple[int, int] | None  # (r, c) in the window that won (max/min, first channel)
+
+
+def explain_pool(result: PipelineResult, row: int, col: int) -> PoolExplanation:
+    """Values and winner of the pooling window behind ``result.pooled[row, col]``.
+
+    Raises
+    ------
+    ValueError
+        If the result has no pooling.
+    """
+    settings = result.settings
+    if result.pooled is None:
+        raise ValueError("this layer has no pooling")
+    size, stride = settings.pool_size, settings.effective_pool_stride
+    top, left = row * stride, col * stride
+    values = result.activated[top : top + size, left : left + size].astype(np.float64)
+    first = values[:, :, 0] if values.ndim == 3 else values
+    winner = None
+    if settings.pool_mode in ("max", "min"):
+        flat = np.argmax(first) if settings.pool_mode == "max" else np.argmin(first)
+        r, c = np.unravel_index(flat, first.shape)
+        winner = (int(r), int(c))
+    output = np.asarray(result.pooled[row, col], dtype=np.float64)
+    return PoolExplanation(row, col, settings.pool_mode, values, top, left, output, winner)

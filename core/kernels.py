@@ -20,6 +20,10 @@ import numpy as np
 
 MAX_KERNEL_SIZE = 63
 """Largest kernel side accepted from a file or the editor; bigger is almost surely a mistake."""
+MAX_WEIGHT = 1e6
+"""Largest magnitude of a weight, scale or bias, typed or loaded: bigger is almost surely a typo,
+and capping it keeps every sum and product the layer computes finite (63x63 weights of 1e6,
+scaled by 1e6, sum to at most ~4e15)."""
 
 
 class KernelError(ValueError):
@@ -50,6 +54,8 @@ class Kernel:
                 raise KernelError(f"{label} must be a number, not {value!r}")
             if not math.isfinite(value):
                 raise KernelError(f"{label} must be a finite number, not {value}")
+            if abs(value) > MAX_WEIGHT:
+                raise KernelError(f"{label} {value:g} is too large (at most {MAX_WEIGHT:g})")
             object.__setattr__(self, label, float(value))
 
     def __eq__(self, other: object) -> bool:
@@ -75,7 +81,7 @@ class Kernel:
     @property
     def sum(self) -> float:
         """Sum of the effective weights: 1 keeps brightness, 0 responds only to change."""
-        # fsum: exact, so +-3e38 rows still sum to 0 (a plain sum of float32 can say 7.6e22).
+        # fsum: exact, so +-1e6 rows still sum to 0 (a plain float sum can leave noise).
         return math.fsum(self.weights.ravel().tolist()) * self.scale
 
     def normalized(self) -> tuple[Kernel, str]:
@@ -89,6 +95,11 @@ class Kernel:
             return self, (
                 "The weights sum to 0 (the kernel responds only to change), "
                 "so it was left as it is."
+            )
+        if abs(1.0 / total) > MAX_WEIGHT:
+            return self, (
+                f"The weights sum to nearly 0 ({total:.3g}): making them sum to 1 would need a "
+                f"scale beyond {MAX_WEIGHT:g}, so the kernel was left as it is."
             )
         return replace(self, scale=1.0 / total), "Scaled so the weights sum to 1."
 
@@ -136,6 +147,12 @@ def validate_weights(weights: object) -> np.ndarray:
     array = np.array(array, dtype=np.float64)  # a private copy the caller cannot mutate
     if not np.isfinite(array).all():
         raise KernelError("weights contain NaN or infinity")
+    largest = float(np.abs(array).max())
+    if largest > MAX_WEIGHT:
+        raise KernelError(
+            f"a weight of magnitude {largest:g} is too large (at most {MAX_WEIGHT:g}, "
+            "as when typing one)"
+        )
     return array
 
 

@@ -115,7 +115,7 @@ def _make_excepthook(window):
     def hook(exc_type, exc, tb) -> None:
         traceback.print_exception(exc_type, exc, tb)
         try:
-            window.show_error(f"Unexpected error: {exc_type.__name__}: {exc}")
+            window.show_error(f"Unexpected error: {exc_type.__name__}: {exc}", topic="unexpected")
         except RuntimeError:
             pass  # the window is already gone
 

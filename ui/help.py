@@ -47,12 +47,23 @@ are <i>learned</i> from examples. Each learned filter still does exactly what yo
 highlights where its pattern matches. Try <b>Randomize</b> in the kernel editor to see what an
 untrained filter does.</p>
 
+<h3>Live mode: the same layer on moving pictures</h3>
+<p>Press <b>Live</b> (Space) in the toolbar and the layer runs on every frame of the chosen
+<b>Source</b>: a moving synthetic scene, a video file (drop one on the window; it loops) or a
+camera (<i>Find cameras</i> lists them). Edit the kernel while it runs and the next frame uses
+it. <b>Freeze</b> (F) holds a frame to study it like a still image, <b>Step</b> (N) shows the
+next one; <b>Snapshot</b> (Ctrl+S while live) saves the frame on screen into a folder asked
+for once; <b>Record</b> (Ctrl+R) writes the chosen pane to a video. The status bar shows the
+frame rate and how many frames were dropped while the layer was busy.</p>
+
 <h3>Tips</h3>
 <ul>
 <li>Scroll or drag on a kernel cell to nudge its value; Ctrl+Z undoes.</li>
 <li>Pan and zoom any pane: all three follow. Ctrl+0 fits the image again.</li>
 <li>Drag the levels on a pane's histogram to change its contrast.</li>
 <li>File &rarr; Export all (Ctrl+S) saves the input, kernel and outputs.</li>
+<li>Drop an image, a kernel .json or a video on the window (or paste a copied file).</li>
+<li>Hover the pooled pane to see its pooling window and which value won.</li>
 </ul>
 """
 

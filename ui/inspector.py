@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
-from core.explain import PixelExplanation
+from core.explain import PixelExplanation, PoolExplanation
 from core.preview import tidy
 from ui.kernel_editor import weight_colors
 
@@ -29,6 +29,7 @@ class _Grid:
     title: str
     texts: list[list[str]]
     tint: np.ndarray | None  # products: cells coloured by sign and size
+    highlight: tuple[int, int] | None = None  # the cell that won a max/min pool
 
 
 def explanation_lines(exp: PixelExplanation) -> tuple[str, list[str], str]:
@@ -51,6 +52,26 @@ def explanation_lines(exp: PixelExplanation) -> tuple[str, list[str], str]:
     return f"Convolution pixel [{exp.row}, {exp.col}]", notes, total
 
 
+def pool_lines(exp: PoolExplanation, magnitude: float = 0.0) -> tuple[str, list[str], str]:
+    """(heading, notes, result) as plain text for a pooled pixel's window; rounding noise
+    next to the map's ``magnitude`` reads as 0, as in the panes."""
+    size = exp.values.shape[0]
+    notes = [
+        f"its {size}x{size} window of the activated map: rows {exp.top}-{exp.top + size - 1}, "
+        f"columns {exp.left}-{exp.left + size - 1}"
+    ]
+    if exp.values.ndim == 3:
+        notes.append("Red channel shown.")
+    output = ", ".join(f"{tidy(float(v), magnitude):.4g}" for v in np.atleast_1d(exp.output))
+    if exp.winner is not None:
+        r, c = exp.winner
+        kind = "largest" if exp.mode == "max" else "smallest"
+        total = f"{exp.mode} = {output}: the {kind} value wins (framed, at [{r}, {c}])"
+    else:
+        total = f"mean of {exp.values.shape[0] * exp.values.shape[1]} values = {output}"
+    return f"{exp.mode.capitalize()} pool pixel [{exp.row}, {exp.col}]", notes, total
+
+
 class _Arithmetic(QWidget):
     """The heading, then input, x weights, = products as grids of numbers, then the sum:
     one column, so it fits a narrow dock and scrolls down for large kernels."""
@@ -67,9 +88,18 @@ class _Arithmetic(QWidget):
         self.bold = QFont(self.font())
         self.bold.setBold(True)
 
-    def set_explanation(self, exp: PixelExplanation | None) -> None:
-        self._lines = None if exp is None else explanation_lines(exp)
+    def set_explanation(
+        self, exp: PixelExplanation | PoolExplanation | None, magnitude: float = 0.0
+    ) -> None:
         self._grids = []
+        if isinstance(exp, PoolExplanation):
+            self._lines = pool_lines(exp, magnitude)
+            values = exp.values[:, :, 0] if exp.values.ndim == 3 else exp.values
+            texts = [[f"{tidy(float(v), magnitude):.3g}" for v in row] for row in values]
+            self._grids.append(_Grid("", "activated values", texts, None, exp.winner))
+            self._relayout()
+            return
+        self._lines = None if exp is None else explanation_lines(exp)
         if exp is not None and max(exp.weights.shape) <= MAX_GRID:
             values, products = exp.values, exp.products
             if values.ndim == 3:
@@ -81,11 +111,39 @@ class _Arithmetic(QWidget):
             ):
                 texts = [[f"{v:.3g}" for v in row] for row in grid]
                 self._grids.append(_Grid(sign, title, texts, tint))
+        self._relayout()
+
+    def _relayout(self) -> None:
         size = self._layout_size()
         if size != self._size:
             self._size = size
             self.updateGeometry()
+        self._fit_height()
         self.update()
+
+    def _text_width(self) -> int:
+        """Width the text lines wrap at: the widget's, once the scroll area has sized it."""
+        return max(self.width(), self._size.width()) - 2 * _MARGIN
+
+    def _wrapped_height(self, font: QFont, text: str) -> int:
+        flags = int(Qt.TextFlag.TextWordWrap)
+        return (
+            QFontMetrics(font).boundingRect(0, 0, self._text_width(), 10_000, flags, text).height()
+        )
+
+    def _fit_height(self) -> None:
+        # Text wraps to the dock's width, so the height follows the width: the scroll area
+        # scrolls down to whatever the wrapped lines and grids need.
+        height = sum(self._wrapped_height(font, text) for font, text in self._texts())
+        if self._grids:
+            height += len(self._grids) * self._grid_size()[1]
+        height += 2 * _MARGIN
+        if height != self.minimumHeight():
+            self.setMinimumHeight(height)
+
+    def resizeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        super().resizeEvent(event)
+        self._fit_height()
 
     def _texts(self) -> list[tuple[QFont, str]]:
         if self._lines is None:
@@ -94,8 +152,9 @@ class _Arithmetic(QWidget):
         return [(self.bold, heading), *((self.font(), n) for n in notes), (self.bold, total)]
 
     def _layout_size(self) -> QSize:
+        # Text wraps (see _fit_height), so only the grids set a minimum width.
         texts = self._texts()
-        width = max(QFontMetrics(font).horizontalAdvance(text) for font, text in texts)
+        width = 160
         height = sum(QFontMetrics(font).height() for font, _ in texts)
         if self._grids:
             metrics = QFontMetrics(self.numbers)
@@ -136,11 +195,13 @@ class _Arithmetic(QWidget):
         painter.end()
 
     def _draw_line(self, painter: QPainter, ink, font: QFont, text: str, x: int, y: int) -> int:
+        """Draw ``text`` wrapped to the widget's width; returns the y below it."""
         painter.setFont(font)
         painter.setPen(ink)
-        metrics = QFontMetrics(font)
-        painter.drawText(x, y + metrics.ascent(), text)
-        return y + metrics.height()
+        height = self._wrapped_height(font, text)
+        rect = QRect(x, y, self._text_width(), height)
+        painter.drawText(rect, int(Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignLeft), text)
+        return y + height
 
     def _draw_grid(self, painter: QPainter, ink, grid: _Grid, x: int, y: int) -> int:
         _, grid_h = self._grid_size()
@@ -164,6 +225,9 @@ class _Arithmetic(QWidget):
                     painter.fillRect(rect.adjusted(0, 0, -1, -1), background)
                 painter.setPen(pen)
                 painter.drawText(rect.adjusted(0, 0, -4, 0), right, text)
+                if grid.highlight == (r, c):  # the pooled value's winner
+                    painter.setPen(QPen(ink, 2))
+                    painter.drawRect(rect.adjusted(1, 1, -2, -2))
         return top + grid_h
 
 
@@ -193,6 +257,13 @@ class Inspector(QWidget):
         heading, notes, total = explanation_lines(exp)
         self._text = "\n".join([heading, *notes, total])
         self._arithmetic.set_explanation(exp)
+
+    def show_pool(self, exp: PoolExplanation, magnitude: float = 0.0) -> None:
+        """The pooling window behind a pooled pixel: its values and which one won
+        (``magnitude``: the pooled map's, below which rounding noise reads as 0)."""
+        heading, notes, total = pool_lines(exp, magnitude)
+        self._text = "\n".join([heading, *notes, total])
+        self._arithmetic.set_explanation(exp, magnitude)
 
     def text(self) -> str:
         """What the inspector says, as plain text (the grids aside)."""

@@ -66,6 +66,7 @@ from PySide6.QtWidgets import (
 from core.kernels import (
     DEFAULT_PRESET,
     MAX_KERNEL_SIZE,
+    MAX_WEIGHT,
     PRESET_NAMES,
     Kernel,
     KernelError,
@@ -80,8 +81,8 @@ DRAG_PIXELS_PER_STEP = 5
 """Vertical mouse travel, in pixels, for one ``WHEEL_STEP`` while dragging on a cell."""
 MERGE_WINDOW_SECONDS = 1.0
 """Wheel notches (or spin-box steps) closer together than this merge into one undo step."""
-WEIGHT_LIMIT = 1e6
-"""Largest magnitude accepted for a typed weight; anything bigger is almost surely a typo."""
+WEIGHT_LIMIT = MAX_WEIGHT
+"""Largest magnitude accepted for a typed weight: the same rule as for a loaded file."""
 
 MIN_CELL = 24
 MAX_CELL = 120
@@ -240,9 +241,37 @@ def _identify(kernel: Kernel) -> Kernel:
             if kernel.name in ("custom", *PRESET_NAMES):
                 return replace(kernel, name=name, lesson=candidate.lesson)
             return kernel
-    if kernel.name in _PRESET_LESSONS:
-        return replace(kernel, name="custom", lesson="")
+    origin = kernel.name if kernel.name in _PRESET_LESSONS else _origin_of(kernel.lesson)
+    if origin is not None:  # edited away from a preset: its lesson no longer holds
+        return replace(
+            kernel, name="custom", lesson=f"Modified {origin}: {describe_weights(kernel)}"
+        )
     return kernel
+
+
+def _origin_of(lesson: str) -> str | None:
+    """The preset a kernel's lesson came from (its own, or a "Modified NAME: ..." one)."""
+    for name, text in _PRESET_LESSONS.items():
+        if lesson == text or lesson.startswith(f"Modified {name}:"):
+            return name
+    return None
+
+
+_DIRECTIONS = ("right", "bottom-right", "bottom", "bottom-left", "left", "top-left", "top")
+
+
+def describe_weights(kernel: Kernel) -> str:
+    """One sentence saying what ``kernel`` now responds to: the direction its weights rise
+    towards (their first moment about the centre), else what their sum does."""
+    weights = kernel.weights * kernel.scale
+    rows, cols = np.indices(weights.shape, dtype=np.float64)
+    dy = float((weights * (rows - (weights.shape[0] - 1) / 2)).sum())
+    dx = float((weights * (cols - (weights.shape[1] - 1) / 2)).sum())
+    if math.hypot(dx, dy) > 0.25 * float(np.abs(weights).sum()):
+        sector = round(math.degrees(math.atan2(dy, dx)) / 45) % 8  # y grows downwards
+        direction = "top-right" if sector == 7 else _DIRECTIONS[sector]
+        return f"bright where brightness rises towards the {direction}."
+    return f"its weights sum to {kernel.sum:.3g}, so it {sum_meaning(kernel.sum)}."
 
 
 # --------------------------------------------------------------------------------------------
@@ -710,10 +739,16 @@ class KernelEditor(QWidget):
         After every change that altered the kernel (edits, tools, presets, undo/redo, loads).
     message(str)
         Text for a status bar: what a tool did, why an input was rejected, load/save errors.
+    failed(str)
+        A load or save failed; the text says which file and why (also sent to ``message``).
+    file_done()
+        A load or save succeeded (a window clears the message of an earlier failure).
     """
 
     kernel_changed = Signal(object)
     message = Signal(str)
+    failed = Signal(str)
+    file_done = Signal()
 
     def __init__(
         self,
@@ -785,6 +820,7 @@ class KernelEditor(QWidget):
         self._last_dir = str(Path(path).parent)
         self._change(loaded, f"Load {Path(path).name}")
         self.message.emit(f"Loaded {loaded.shape[0]}x{loaded.shape[1]} kernel from {path}")
+        self.file_done.emit()
         return True
 
     def save_file(self, path: str | Path) -> bool:
@@ -803,6 +839,7 @@ class KernelEditor(QWidget):
             return False
         self._last_dir = str(Path(path).parent)
         self.message.emit(f"Saved kernel to {path}")
+        self.file_done.emit()
         return True
 
     # ------------------------------------------------------------------------------- building
@@ -1089,12 +1126,14 @@ class KernelEditor(QWidget):
 
     def _report_error(self, title: str, text: str) -> None:
         self.message.emit(text)
+        self.failed.emit(f"{title}: {text}")
         if self.interactive:
             QMessageBox.warning(self, title, text)
 
     def _set_weight(self, row: int, col: int, value: float, text: str, merge_key: object) -> None:
         weights = self._kernel.weights.copy()
-        weights[row, col] = value
+        # A nudge or drag stops at the cap every kernel meets (typing past it is refused).
+        weights[row, col] = min(WEIGHT_LIMIT, max(-WEIGHT_LIMIT, value))
         self._change(self._kernel.with_weights(weights), text, merge_key)
 
     # ---------------------------------------------------------------------------- grid slots

@@ -290,8 +290,9 @@ def process_frame(
         record = rendered[0 if params.record == "conv" else 1][0]
     hists = None
     if histograms:
+        x, counts = display_histogram(input_view.data)
         hists = (
-            display_histogram(input_view.data),
+            (x / 255.0, counts),  # the layer's [0, 1] units, like its stats line and readouts
             processed.conv.histogram,
             processed.pooled.histogram,
         )
@@ -480,6 +481,9 @@ class _FrameProcessor(threading.Thread):
 # Source choice
 # --------------------------------------------------------------------------------------------
 
+#: File name endings offered as videos (the open dialog's filter, dropped files).
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+
 
 @dataclass(frozen=True)
 class SourceChoice:
@@ -625,6 +629,8 @@ class LiveController(QObject):
         A new :class:`LiveStats`, a few times a second while live.
     cameras_found(object)
         The list of camera indices a probe found.
+    choice_changed()
+        :attr:`choice` went back to the last source that started (a video failed to open).
     """
 
     frame_shown = Signal(object)
@@ -633,6 +639,7 @@ class LiveController(QObject):
     recording_changed = Signal(bool)
     stats_changed = Signal(object)
     cameras_found = Signal(object)
+    choice_changed = Signal()  # the choice went back to the last one that worked
     # Internal, emitted from the processing / capture / probe threads; queued to the GUI thread.
     _result_ready = Signal()
     _capture_ended = Signal(int, object)
@@ -645,6 +652,7 @@ class LiveController(QObject):
         self._loaded_type = LoadedImage
         self._window = window
         self.choice = SourceChoice()
+        self._good_choice = self.choice  # the last choice that started
         self.record_pane = "conv"
         self._session = 0
         self._source: FrameSource | None = None
@@ -766,11 +774,16 @@ class LiveController(QObject):
         except SourceError as exc:
             if source is not None:
                 source.close()
-            window.show_error(f"Live mode could not start: {exc}")
+            window.show_error(f"Live mode could not start: {exc}", topic="live")
+            if self.choice.kind == "file" and self.choice != self._good_choice:
+                # A broken video must not replace the source that worked in the toolbar.
+                self.choice = self._good_choice
+                self.choice_changed.emit()
             return False
         self._session += 1
         session = self._session
-        self.choice = _choice_for(source, self.choice)  # the toolbar shows what runs
+        self.choice = self._good_choice = _choice_for(source, self.choice)  # what runs
+        window.banner.resolve("live")
         self._source = source
         self._source_name = source.name
         self._params = params
@@ -867,7 +880,7 @@ class LiveController(QObject):
         ):
             window.request_update()  # an edit the last frame missed: show it on that frame
         if error:
-            window.show_error(message)
+            window.show_error(message, topic="live")
         else:
             window.show_status(message or "Live mode stopped; the last frame stays for study.")
         self.running_changed.emit(False)
@@ -920,7 +933,7 @@ class LiveController(QObject):
         """
         window = self._window
         if not self.is_running():
-            window.show_error("Start live mode before recording.")
+            window.show_error("Start live mode before recording.", topic="record")
             return False
         pane = pane or self.record_pane
         if pane not in RECORDABLE_PANES:
@@ -935,8 +948,9 @@ class LiveController(QObject):
         try:
             recorder = VideoRecorder(path, fps=fps)
         except (RecordingError, ValueError) as exc:
-            window.show_error(str(exc))
+            window.show_error(str(exc), topic="record")
             return False
+        window.banner.resolve("record")
         self.record_pane = pane
         self._recorder = recorder
         self._on_params_edited()
@@ -954,12 +968,13 @@ class LiveController(QObject):
         finished = recorder.close(timeout=_JOIN_TIMEOUT)
         window = self._window
         if recorder.error is not None:
-            window.show_error(f"Recording stopped: {recorder.error}", level="note")
+            window.show_error(f"Recording stopped: {recorder.error}", level="note", topic="record")
         elif not finished:
             window.show_error(
                 f"The recording {recorder.path} may be incomplete: the disk "
                 "was too slow to finish it.",
                 level="note",
+                topic="record",
             )
         elif recorder.written == 0:
             window.show_status("Nothing was recorded.")
@@ -992,13 +1007,15 @@ class LiveController(QObject):
         window = self._window
         loaded, processed, current = window.loaded, window.processed, self._current
         if loaded is None or processed is None:
-            window.show_error("There is no frame to save yet.")
+            window.show_error("There is no frame to save yet.", topic="save")
             return []
+        if folder is None and self._snapshot_folder and Path(self._snapshot_folder).is_dir():
+            folder = self._snapshot_folder  # asked once; a folder that went away is asked again
         if folder is None:
             if not window.interactive:
                 return []
             folder = QFileDialog.getExistingDirectory(
-                window, "Save snapshots into folder", self._snapshot_folder or window.last_folder()
+                window, "Save snapshots into folder", window.last_folder()
             )
             if not folder:
                 return []
@@ -1025,22 +1042,43 @@ class LiveController(QObject):
         if restart and self.is_running() and choice != previous:
             self.start_choice()
 
-    def choose_video_file(self) -> bool:
-        """Ask for a video file (interactive windows only); True if one was chosen."""
+    def ask_video_file(self) -> Path | None:
+        """Ask for a video file (interactive windows only); None if cancelled."""
         window = self._window
         if not window.interactive:
-            return False
+            return None
         path, _ = QFileDialog.getOpenFileName(
             window,
             "Open video file",
             window.last_folder(),
-            "Videos (*.avi *.mp4 *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)",
+            f"Videos ({' '.join('*' + e for e in VIDEO_EXTENSIONS)});;All files (*)",
         )
         if not path:
-            return False
+            return None
         window.remember_folder(Path(path).parent)
-        self.set_choice(replace(self.choice, kind="file", path=Path(path)))
+        return Path(path)
+
+    def choose_video_file(self) -> bool:
+        """Ask for a video file and choose it (a running session switches to it); True if
+        one was chosen."""
+        path = self.ask_video_file()
+        if path is None:
+            return False
+        self.set_choice(replace(self.choice, kind="file", path=path))
         return True
+
+    def use_video(self, path: str | Path) -> bool:
+        """Play the video file ``path`` live now (e.g. one dropped on the window).
+
+        Returns
+        -------
+        bool
+            True if it plays; if it cannot be opened, the banner says why and the source
+            that worked before stays chosen.
+        """
+        self._window.remember_folder(Path(path).parent)
+        self.set_choice(replace(self.choice, kind="file", path=Path(path)), restart=False)
+        return self.start()
 
     def find_cameras(self) -> None:
         """Probe camera indices in a background thread; ``cameras_found`` reports them."""
@@ -1074,7 +1112,9 @@ class LiveController(QObject):
         if isinstance(item, _Failure):
             if item.message != self._last_failure:
                 self._last_failure = item.message
-                self._window.show_error(f"Cannot compute this layer: {item.message}")
+                self._window.show_error(
+                    f"Cannot compute this layer: {item.message}", topic="compute"
+                )
             return
         self._last_failure = ""
         self._show(item)
@@ -1087,11 +1127,12 @@ class LiveController(QObject):
         window.loaded = self._loaded_type(
             self._source_name, None, result.working, result.input_view
         )
-        # uint8 RGB without levels: pyqtgraph hands it to Qt as is, no per-pixel conversion.
-        # (A step while frozen has the histograms attached, and they need levels.)
-        levels = None if self._histograms_detached else (0.0, 255.0)
         rect = (0, 0, width, height) if resized else None
-        window.input_pane.set_data(frame.image, rect, levels)
+        if self._histograms_detached:
+            # uint8 RGB without levels: pyqtgraph hands it to Qt as is, no per-pixel work.
+            window.input_pane.set_data(frame.image, rect, None)
+        else:  # a step while frozen: the [0, 1] values, as a still image (histogram included)
+            window.input_pane.set_data(result.working, rect, (0.0, 1.0))
         if resized:
             self._input_size = (width, height)
             size = f"{width}x{height}"
@@ -1133,7 +1174,7 @@ class LiveController(QObject):
                 recorder.submit(result.record)  # copies and queues; never waits for the disk
             except (RecordingError, ValueError) as exc:
                 self.stop_recording()
-                window.show_error(f"Recording stopped: {exc}", level="note")
+                window.show_error(f"Recording stopped: {exc}", level="note", topic="record")
         if self._hover_pos is not None and window._hover_source is not None:
             window.hover_at(self._hover_pos.x(), self._hover_pos.y(), window._hover_source)
         self.frame_shown.emit(result)
@@ -1160,7 +1201,9 @@ class LiveController(QObject):
             self._window.show_status("Cameras found: " + ", ".join(f"Camera {i}" for i in found))
         else:
             self._window.show_error(
-                "No camera found. Try a video file or the synthetic scene.", level="note"
+                "No camera found. Try a video file or the synthetic scene.",
+                level="note",
+                topic="live",
             )
         self.cameras_found.emit(found)
 
@@ -1206,7 +1249,7 @@ class LiveController(QObject):
         try:
             settings = window.controls.settings()
         except ValueError as exc:
-            window.show_error(str(exc))
+            window.show_error(str(exc), topic="compute")
             return None
         mode = window.controls.levels_mode()
         fixed = None
@@ -1261,7 +1304,7 @@ class LiveController(QObject):
         if hist is not None:
             hist.blockSignals(True)  # a programmatic level change, not the person's drag
             try:
-                hist.setLevels(0.0, 255.0)
+                hist.setLevels(0.0, 1.0)  # the layer's units; frames are drawn as captured
             finally:
                 hist.blockSignals(False)
         self._histograms_detached = True
@@ -1280,9 +1323,11 @@ class LiveController(QObject):
             second = geometry.pooled or geometry.conv
             window._show_view(window.pooled_pane, processed.pooled, second.rect)
         self._rendered_shown = False
-        item = window.input_pane.image
-        if item.image is not None and item.levels is None:
-            item.setLevels((0.0, 255.0))  # the image workbench always draws with levels
+        item, loaded = window.input_pane.image, window.loaded
+        if item.image is not None and item.image.dtype == np.uint8 and loaded is not None:
+            # The frame's [0, 1] values with levels, as the workbench shows a still image: its
+            # histogram then reads in the same units as the stats line and the inspector.
+            window.input_pane.set_data(loaded.image, None, (0.0, 1.0))
         for pane in window.panes:
             pane.defer_stats = False
             pane.flush_stats()
@@ -1301,7 +1346,7 @@ class LiveController(QObject):
                 continue
             histogram.plot.setData(x, counts)
             if pane is self._window.input_pane:
-                continue  # frames are shown as captured: its region stays at 0..255
+                continue  # frames are shown as captured: its region stays at 0..1
             low, high = pane.levels()  # what the last frame was rendered with
             histogram.blockSignals(True)  # a programmatic level change, not a drag
             try:

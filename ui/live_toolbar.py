@@ -173,6 +173,7 @@ class LiveToolbar(QToolBar):
         controller.recording_changed.connect(self._on_recording_changed)
         controller.stats_changed.connect(self._on_stats_changed)
         controller.cameras_found.connect(self._on_cameras_found)
+        controller.choice_changed.connect(self._show_choice)
         self._sync_enabled()
 
     # -- construction ------------------------------------------------------------------------
@@ -317,10 +318,12 @@ class LiveToolbar(QToolBar):
         self._sync_size_box()
 
     def _on_open_video(self) -> None:
-        if self.controller.choose_video_file():  # switches a running session itself
+        path = self.controller.ask_video_file()
+        if path is not None:
+            # Plays it now; a file that cannot be opened leaves live mode stopped with the
+            # reason in the banner, and the source that worked chosen (not restarted over it).
+            self.controller.use_video(path)
             self._show_choice()
-            if not self.controller.is_running():
-                self.controller.start()
 
     def _on_size_changed(self, _index: int) -> None:
         size = _parse_size(self.size_box.currentData())

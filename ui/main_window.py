@@ -19,17 +19,15 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QProgressBar,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from core.display import apply_colormap, colormap_lut, default_colormap
-from core.explain import explain_pixel
+from core.explain import explain_pixel, explain_pool
 from core.export import export_all
 from core.images import (
     IMAGE_EXTENSIONS,
@@ -51,7 +49,9 @@ from core.preview import (
     tidy,
 )
 from resources import DEFAULT_SAMPLE, SAMPLES
+from ui.banner import Banner
 from ui.controls import ControlPanel
+from ui.drops import open_mime
 from ui.help import show_help
 from ui.inspector import Inspector
 from ui.kernel_editor import KernelEditor
@@ -140,7 +140,7 @@ class MainWindow(QMainWindow):
         self.conv_pane = ImagePane("Convolution")
         self.pooled_pane = ImagePane("Pooled")
         self.panes = (self.input_pane, self.conv_pane, self.pooled_pane)
-        self.editor = KernelEditor(interactive=interactive)
+        self.editor = KernelEditor(interactive=False)  # its failures go to the banner
         self.controls = ControlPanel()
         self.inspector = Inspector()
         self._link_panes()
@@ -158,12 +158,23 @@ class MainWindow(QMainWindow):
 
         self.editor.kernel_changed.connect(self._on_kernel_changed)
         self.editor.message.connect(self.show_status)
+        self.editor.failed.connect(lambda text: self.show_error(text, topic="kernel"))
+        self.editor.file_done.connect(lambda: self.banner.resolve("kernel"))
         self.controls.changed.connect(self.request_update)
         self.controls.display_changed.connect(self._on_display_changed)
         for pane in self.panes:
             pane.hovered.connect(lambda pos, p=pane: self._on_hover(p, pos))
         for pane in (self.conv_pane, self.pooled_pane):  # the input's contrast is its own
             pane.levels_edited.connect(self._on_levels_edited)
+        # Refit the image when the panes grow or shrink, until the person zooms or pans.
+        self._auto_fit = True
+        self._refit_timer = QTimer(self)
+        self._refit_timer.setSingleShot(True)
+        self._refit_timer.timeout.connect(self._refit)
+        self.input_pane.view.sigResized.connect(self._on_view_resized)
+        for pane in self.panes:
+            pane.view.sigRangeChangedManually.connect(self._on_range_changed_by_hand)
+        self.setMinimumSize(960, 640)  # smaller, and the lower panes collapse to slivers
         self.live = LiveController(self)
         self.live_toolbar = LiveToolbar(self.live, self)
         self.addToolBar(self.live_toolbar)
@@ -192,25 +203,17 @@ class MainWindow(QMainWindow):
         for pane in (self.conv_pane, self.pooled_pane):
             pane.add_menu_action(
                 "Save raw...",
-                lambda p=pane: self.save_pane_raw(p),
+                lambda checked=False, p=pane: self.save_pane_raw(p),
                 "Save the exact float32 values (TIFF or .npy).",
             )
             pane.add_menu_action(
                 "Save as displayed...",
-                lambda p=pane: self.save_pane_png(p),
+                lambda checked=False, p=pane: self.save_pane_png(p),
                 "Save what you see, colormap and levels applied (PNG).",
             )
 
     def _build_layout(self) -> None:
-        self.banner = QLabel()
-        self.banner.setWordWrap(True)
-        self.banner.setStyleSheet(
-            "background:#5c1d1d; color:#ffe3e3; padding:6px; border-radius:3px;"
-        )
-        self.banner.hide()
-        close_banner = QPushButton("Dismiss")
-        close_banner.setToolTip("Hide this message; nothing else changes.")
-        close_banner.clicked.connect(self.banner.hide)
+        self.banner = Banner()
         grid = QGridLayout()
         grid.setSpacing(4)
         editor_box = QWidget()
@@ -262,10 +265,7 @@ class MainWindow(QMainWindow):
         self._busy_timer.setSingleShot(True)
         self._busy_timer.setInterval(BUSY_DELAY_MS)
         self._busy_timer.timeout.connect(self.busy.show)
-        banner_row = QHBoxLayout()
-        banner_row.addWidget(close_banner)
-        self.banner.setLayout(banner_row)
-        banner_row.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.statusBar().messageChanged.connect(self._on_status_message)
 
     def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -406,11 +406,9 @@ class MainWindow(QMainWindow):
             self.open_path(path)
 
     def paste_image(self) -> None:
-        qimage = QGuiApplication.clipboard().image()
-        if qimage.isNull():
-            self.show_error("The clipboard holds no image.")
-            return
-        self.open_array("pasted image", qimage_to_array(qimage))
+        """The clipboard's image, or the file a file manager copied (image, kernel or video)."""
+        if not open_mime(self, QGuiApplication.clipboard().mimeData(), "pasted image"):
+            self.show_error("The clipboard holds no image or file.", topic="input")
 
     def _on_image_loaded(self, _job, loaded: LoadedImage) -> None:
         previous = self.loaded
@@ -418,7 +416,7 @@ class MainWindow(QMainWindow):
         # The outputs describe the previous image: nothing may read them with this one
         # (hover, saves, export). They stay on screen until replaced only if they line up.
         self.processed = None
-        self.banner.hide()
+        self.banner.resolve("input")
         view = loaded.view
         h, w = loaded.image.shape[:2]
         self.input_pane.set_data(view.data, (0, 0, w, h), view.levels, view.histogram, view.drawn)
@@ -426,7 +424,7 @@ class MainWindow(QMainWindow):
         self.input_pane.set_stats(view.stats_text)
         self.setWindowTitle(f"ConvScope - {loaded.name}")
         if loaded.note:
-            self.show_error(loaded.note, level="note")
+            self.show_error(loaded.note, level="note", topic="input")
         if loaded.path is not None:
             self._remember_file(loaded.path)
         same_size = previous is not None and previous.image.shape[:2] == (h, w)
@@ -439,7 +437,7 @@ class MainWindow(QMainWindow):
         self._refresh_hover()
 
     def _on_load_failed(self, _job, message: str) -> None:
-        self.show_error(message)
+        self.show_error(message, topic="input")
         self._emit_idle_if_done()
 
     # -- processing ------------------------------------------------------------------------
@@ -452,7 +450,7 @@ class MainWindow(QMainWindow):
         try:
             settings = self.controls.settings()
         except ValueError as exc:
-            self.show_error(str(exc))
+            self.show_error(str(exc), topic="compute")
             return
         self.worker.submit(
             ProcessRequest(
@@ -514,8 +512,7 @@ class MainWindow(QMainWindow):
         self._show_view(self.conv_pane, processed.conv, geom.conv.rect)
         self._show_view(self.pooled_pane, processed.pooled, second_geom.rect)
         self.timing.setText(f"computed in {processed.seconds * 1000:.0f} ms")
-        if self.banner.property("kind") == "error":  # the error it reported is resolved
-            self.banner.hide()
+        self.banner.resolve("compute")  # not a save's or a recording's failure: still true
         if not self.live.is_streaming():  # while streaming, the pointer's moves refresh it
             self._refresh_hover()
         self.result_shown.emit(processed)
@@ -539,7 +536,7 @@ class MainWindow(QMainWindow):
         self.processed = None
         self._clear_outputs("not computed")
         self._refresh_hover()
-        self.show_error(f"Cannot compute this layer: {message}")
+        self.show_error(f"Cannot compute this layer: {message}", topic="compute")
         self._emit_idle_if_done()
 
     def _clear_outputs(self, state: str) -> None:
@@ -576,9 +573,21 @@ class MainWindow(QMainWindow):
 
     # -- view ------------------------------------------------------------------------------
     def fit_view(self) -> None:
+        self._auto_fit = True
         if self.loaded is not None:
             h, w = self.loaded.image.shape[:2]
             self.input_pane.view.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
+
+    def _on_view_resized(self, *_args) -> None:
+        if self._auto_fit:
+            self._refit_timer.start(0)  # once the layout has settled
+
+    def _on_range_changed_by_hand(self, *_args) -> None:
+        self._auto_fit = False  # the person's zoom stays; Ctrl+0 fits (and follows) again
+
+    def _refit(self) -> None:
+        if self._auto_fit:
+            self.fit_view()
 
     def view_contains_image(self) -> bool:
         if self.loaded is None:
@@ -652,7 +661,11 @@ class MainWindow(QMainWindow):
             shown["field"] = field
         else:
             self.input_pane.show_field(None)
-        if conv_idx is not None:
+        if source is self.pooled_pane and result.pooled is not None and pooled_idx is not None:
+            # The pooling window and which value won, not the arithmetic of one conv pixel.
+            exp = explain_pool(result, *pooled_idx)
+            self.inspector.show_pool(exp, processed.pooled.magnitude)
+        elif conv_idx is not None:
             self.inspector.show_explanation(explain_pixel(result, *conv_idx))
         return shown
 
@@ -676,7 +689,7 @@ class MainWindow(QMainWindow):
     # -- saving ----------------------------------------------------------------------------
     def _pane_data(self, pane: ImagePane) -> tuple[np.ndarray, str] | None:
         if self.processed is None:
-            self.show_error("There is no output to save yet.")
+            self.show_error("There is no output to save yet.", topic="save")
             return None
         result = self.processed.result
         if pane is self.conv_pane:
@@ -754,7 +767,7 @@ class MainWindow(QMainWindow):
     def export_to(self, folder: str | Path) -> list[Path]:
         """Input, kernel JSON, and both outputs raw and as displayed, into ``folder``."""
         if self.processed is None or self.loaded is None:
-            self.show_error("There is nothing to export yet.")
+            self.show_error("There is nothing to export yet.", topic="save")
             return []
         result = self.processed.result
         second, label = self._pane_data(self.pooled_pane)
@@ -781,25 +794,43 @@ class MainWindow(QMainWindow):
         try:
             write()
         except (SaveError, OSError) as exc:
-            self.show_error(f"Nothing was saved: {exc}")
+            self.show_error(f"Nothing was saved: {exc}", topic="save")
             return False
         self.remember_folder(Path(target) if Path(target).is_dir() else Path(target).parent)
+        self.banner.resolve("save")
         self.show_status(f"Saved {target}")
         return True
 
     # -- messages --------------------------------------------------------------------------
-    def show_status(self, text: str) -> None:
-        self.statusBar().showMessage(text, 8000)
+    def _fitted_status(self, text: str) -> str:
+        """``text`` elided to end before the live figures and timing on the right (QStatusBar
+        would cut it off mid-word right against them)."""
+        bar = self.statusBar()
+        if not bar.isVisible():
+            return text  # nothing to measure against yet
+        children = bar.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly)
+        right = min((w.x() for w in children if w.isVisible() and w.x() > 0), default=bar.width())
+        room = right - 24  # the bar's own left margin, and a gap before the figures
+        metrics = bar.fontMetrics()
+        if room <= 0 or metrics.horizontalAdvance(text) <= room:
+            return text
+        return metrics.elidedText(text, Qt.TextElideMode.ElideRight, room)
 
-    def show_error(self, text: str, level: str = "error") -> None:
-        """A visible, non-modal message; the current image and results stay as they are."""
-        color = "#5c1d1d" if level == "error" else "#4a4216"
-        self.banner.setStyleSheet(
-            f"background:{color}; color:#fff4e0; padding:6px; border-radius:3px;"
-        )
-        self.banner.setProperty("kind", level)
-        self.banner.setText(text)
-        self.banner.show()
+    def _on_status_message(self, text: str) -> None:
+        # Status tips (hovered actions) arrive here without a timeout; ours are fitted already.
+        fitted = self._fitted_status(text) if text else text
+        if fitted != text:
+            self.statusBar().showMessage(fitted)  # its messageChanged finds it fits
+
+    def show_status(self, text: str) -> None:
+        self.statusBar().showMessage(self._fitted_status(text), 8000)
+
+    def show_error(self, text: str, level: str = "error", topic: str = "other") -> None:
+        """A visible, non-modal message; the current image and results stay as they are.
+
+        It stays until dismissed or until ``topic`` next succeeds (see :class:`Banner`).
+        """
+        self.banner.show_message(text, level, topic)
         self.show_status(text)
 
     # -- drag and drop ---------------------------------------------------------------------
@@ -808,13 +839,8 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        mime = event.mimeData()
-        urls = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
-        if urls:
-            self.open_path(urls[0])
-            event.acceptProposedAction()
-        elif mime.hasImage():
-            self.open_array("dropped image", qimage_to_array(QImage(mime.imageData())))
+        # An image opens, a kernel JSON loads into the editor, a video plays live.
+        if open_mime(self, event.mimeData(), "dropped image"):
             event.acceptProposedAction()
 
     # -- settings --------------------------------------------------------------------------
@@ -912,11 +938,15 @@ class MainWindow(QMainWindow):
 
 
 def _ask_save_path(parent: QWidget, title: str, suggestion: str, filters: str) -> str:
-    """Ask where to save ("" if cancelled); a name typed without one of the chosen file type's
-    extensions gets the first of them."""
+    """Ask where to save ("" if cancelled).
+
+    A typed extension of any offered file type wins ("x.npy" with the TIFF filter selected is
+    a .npy); a name without one gets the chosen type's first extension ("scan.v2" too).
+    """
     path, chosen = QFileDialog.getSaveFileName(parent, title, suggestion, filters)
-    offered = re.findall(r"\*(\.\w+)", chosen or filters)
-    if path and offered and Path(path).suffix.lower() not in offered:  # "scan.v2" too
+    known = re.findall(r"\*(\.\w+)", filters)
+    offered = re.findall(r"\*(\.\w+)", chosen or filters) or known
+    if path and offered and Path(path).suffix.lower() not in known:
         path += offered[0]
     return path
 

@@ -318,6 +318,8 @@ class ImagePane(pg.GraphicsLayoutWidget):
         self.view: pg.ViewBox = self.addViewBox(row=1, col=0, lockAspect=True, invertY=True)
         self.view.setMenuEnabled(True)
         self.view.setDefaultPadding(0.02)
+        self._trim_menu()
+        self.setMinimumSize(220, 170)  # below this a pane is a sliver nobody can read
         self.image = _FastImageItem(axisOrder="row-major")
         self.view.addItem(self.image)
         self.marker = _outline("#ffd43b", 1.5)
@@ -350,6 +352,15 @@ class ImagePane(pg.GraphicsLayoutWidget):
         self.defer_stats = False
         self._rendered_levels: tuple[float, float] | None = None  # see set_rendered
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+    def _trim_menu(self) -> None:
+        """Keep only what helps here in the right-click menu: pyqtgraph's axis ranges, mouse
+        mode and export dialog are for plots (and the window's own saves do it better)."""
+        menu = self.view.menu
+        for action in menu.actions():
+            action.setVisible(action is menu.viewAll)
+        menu.viewAll.setText("Fit image")
+        self.scene().contextMenu = []  # the scene's "Export..."
 
     # -- content ---------------------------------------------------------------------------
     def set_title(self, text: str) -> None:

@@ -189,10 +189,36 @@ def test_zero_sum_kernel_left_alone_with_a_message(name):
     assert "sum to 0" in message and "left" in message
 
 
-def test_sum_is_exact_even_for_huge_weights():
-    weights = np.array([[3e38, 3e38, 3e38], [0, 0, 0], [-3e38, -3e38, -3e38]])
+def test_sum_is_exact_even_for_the_largest_weights():
+    weights = np.array([[1e6, 1e6, 1e6], [0, 0, 0], [-1e6, -1e6, -1e6]])
     assert Kernel(weights).sum == 0.0
-    assert Kernel(np.array([[1e20, 1.0, -1e20]])).sum == 1.0
+    assert Kernel(np.array([[1e6, 1e-9, -1e6]])).sum == 1e-9
+
+
+@pytest.mark.parametrize(
+    ("data", "word"),
+    [
+        ({"weights": [[1e308, 1e308, 0], [0, 0, 0], [0, 0, 0]]}, "weight"),
+        ({"weights": [[1.0000001e6]]}, "weight"),
+        ({"weights": [[-2e6, 0]]}, "weight"),
+        ({"weights": [[1]], "scale": 1e7}, "scale"),
+        ({"weights": [[1]], "bias": -1e300}, "bias"),
+    ],
+)
+def test_a_loaded_value_past_the_typing_cap_is_refused_with_one_clear_message(data, word):
+    # The same rule as typing a weight (|w| <= 1e6): a file of 1e308s once overflowed Kernel.sum.
+    with pytest.raises(KernelError, match=rf"{word}.*too large \(at most 1e\+06"):
+        kernel_from_dict(data)
+    assert kernel_from_dict({"weights": [[1e6, -1e6]], "scale": 1e6, "bias": -1e6}).sum == 0.0
+
+
+def test_normalizing_a_sum_too_small_for_the_scale_cap_leaves_the_kernel():
+    kernel = Kernel(np.array([[1.0, -1.0 + 1e-8]]))  # sums to 1e-8: scale would be 1e8
+    same, message = kernel.normalized()
+    assert same is kernel
+    assert "beyond 1e+06" in message
+    scaled, _ = Kernel(np.array([[1.0, -1.0 + 1e-6]])).normalized()  # scale 1e6: allowed
+    assert scaled.scale == pytest.approx(1e6, rel=1e-6)
 
 
 def test_nearly_zero_sum_from_rounding_is_zero_sum():

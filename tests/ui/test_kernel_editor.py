@@ -14,6 +14,7 @@ from core.kernels import DEFAULT_PRESET, PRESET_NAMES, Kernel, preset
 from ui.kernel_editor import (
     DRAG_PIXELS_PER_STEP,
     MIN_CELL,
+    WEIGHT_LIMIT,
     WHEEL_STEP,
     KernelEditor,
     parse_number,
@@ -133,6 +134,15 @@ def test_wheel_nudges_by_documented_step(editor, emitted):
     _wheel(editor, 1, 1, notches=-1, modifiers=Qt.KeyboardModifier.ShiftModifier)
     assert editor.kernel().weights[1, 1] == pytest.approx(start + WHEEL_STEP - 10 * WHEEL_STEP)
     assert len(kernels) == 2
+
+
+def test_a_nudge_stops_at_the_weight_cap(editor):
+    # Every kernel meets |w| <= 1e6 (a loaded file too); nudging past it must not raise.
+    weights = editor.kernel().weights.copy()
+    weights[1, 1] = WEIGHT_LIMIT
+    editor.set_kernel(editor.kernel().with_weights(weights))
+    _wheel(editor, 1, 1, modifiers=Qt.KeyboardModifier.ShiftModifier)
+    assert editor.kernel().weights[1, 1] == WEIGHT_LIMIT
 
 
 def test_burst_of_wheel_notches_is_one_undo_step(editor):

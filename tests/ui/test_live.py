@@ -46,7 +46,8 @@ class Recorder:
     def _on_frame(self, result: LiveResult) -> None:
         w = self.window
         # At the moment a frame is announced, every pane must show that frame.
-        if not np.shares_memory(w.input_pane.image.image, result.frame.image):
+        shown = w.input_pane.image.image  # the frame as captured, or (frozen) its [0, 1] values
+        if not any(np.shares_memory(shown, a) for a in (result.frame.image, result.working)):
             self.mismatches.append(f"input pane is not frame {result.frame.index}")
         if w.loaded is None or w.loaded.image is not result.working:
             self.mismatches.append(f"window.loaded is not frame {result.frame.index}")
@@ -331,7 +332,8 @@ def test_source_failing_mid_stream_stops_with_a_message_and_can_restart(qtbot, l
     assert frames.count >= 1
     last = frames.results[-1]
     assert window.loaded.image is last.working  # the last frame stays
-    assert np.shares_memory(window.input_pane.image.image, last.frame.image)
+    # ...as its [0, 1] values, as a still image is shown: one scale for histogram and readouts.
+    assert np.shares_memory(window.input_pane.image.image, last.working)
     assert not window.live_toolbar.start_action.isChecked()
     # It can be restarted.
     assert window.live.start(SyntheticSource(SMALL))
@@ -539,7 +541,9 @@ def test_histograms_follow_live_frames_a_few_times_a_second(qtbot, live_window):
         x, counts = pane.histogram.plot.getData()
         assert x is not None and counts.sum() > 0
         data = view.data[:: -(-view.data.shape[0] // 200), :: -(-view.data.shape[1] // 200)]
-        assert x[0] == pytest.approx(float(data.min()))
+        # The input in the layer's [0, 1] units, like its stats line and the inspector.
+        unit = 255.0 if pane is window.input_pane else 1.0
+        assert x[0] == pytest.approx(float(data.min()) / unit)
         assert counts.sum() == data.size
         assert pane.stats.text.startswith("min ")
     window.live.stop()
