@@ -1,11 +1,24 @@
-"""Running a network on an image: every layer's map and where its units sit over the input."""
+"""Running a network on an image: every layer's map and where its units sit over the input.
+
+Maps are computed channel by channel into ``(C, H, W)`` buffers, so every OpenCV call works on
+one contiguous plane, and handed out as ``(H, W, C)`` views of those buffers (a transpose costs
+nothing; a copy of 32 planes of 640x480 would cost more than the convolution). A conv layer
+followed by an activation and a pool runs as one loop over its output channels, so each plane
+is pooled while it is still in the cache. When the activation commutes with the pooling
+(``relu``, ``leaky_relu`` or ``none`` before ``max`` or ``min``: both are monotone), the
+activation is applied to the small pooled plane, and the full-size activated map is only
+computed if someone reads it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 
+import cv2
 import numpy as np
 
+from core.network import buffers
+from core.network.geometry import PaneGeometry, input_geometry, network_geometry
 from core.network.layers import (
     ActivationLayer,
     ConvLayer,
@@ -16,86 +29,70 @@ from core.network.layers import (
     NetworkError,
     PoolLayer,
 )
+from core.ops import _CV_BORDER as CV_BORDER
+from core.ops import _pad as pad_plane
 from core.ops import (
     activate,
-    convolve,
     effective_kernel_size,
     output_length,
     padding_amounts,
     pool,
 )
-from core.pipeline import PaneGeometry
+
+# Monotone non-decreasing activations: f(max(a, b)) == max(f(a), f(b)) exactly, so they can
+# run after a max or min pool on a quarter of the values.
+_COMMUTES_WITH_POOL = ("relu", "leaky_relu", "none")
+_OPENCV_BORDERS = ("zero", "reflect", "replicate")  # the ones cv2.filter2D pads by itself
+
+__all__ = [
+    "LayerOutput",
+    "input_geometry",
+    "network_geometry",
+    "run_conv",
+    "run_layer",
+    "run_network",
+    "softmax",
+]
 
 
-@dataclass(frozen=True, eq=False)
 class LayerOutput:
-    """One layer's result: ``map`` is float32 (H, W, C), or (N,) after flatten/dense."""
+    """One layer's result: ``map`` is float32 (H, W, C), or (N,) after flatten/dense.
 
-    layer: Layer
-    map: np.ndarray
-    geometry: PaneGeometry | None  # None for vectors (flatten, dense)
+    ``map`` may be a view (not C-contiguous); each channel plane ``map[:, :, c]`` of a
+    spatial map is contiguous. Treat it as read-only: layers may share arrays.
+    """
+
+    __slots__ = ("_compute", "_map", "geometry", "layer")
+
+    def __init__(
+        self,
+        layer: Layer,
+        map: np.ndarray | None = None,
+        geometry: PaneGeometry | None = None,  # None for vectors (flatten, dense)
+        *,
+        compute: Callable[[], np.ndarray] | None = None,
+    ) -> None:
+        if (map is None) == (compute is None):
+            raise ValueError("give a map or a way to compute it, not both")
+        self.layer = layer
+        self.geometry = geometry
+        self._map = map
+        self._compute = compute
+
+    @property
+    def map(self) -> np.ndarray:
+        if self._map is None:
+            assert self._compute is not None
+            self._map = self._compute()
+            self._compute = None
+        return self._map
 
     @property
     def name(self) -> str:
         return self.layer.name
 
-
-def input_geometry(shape: tuple[int, int]) -> PaneGeometry:
-    """The input itself: each pixel sees itself."""
-    return PaneGeometry(shape=shape, step=1, field=(1, 1), field_origin=(0, 0))
-
-
-def conv_geometry(before: PaneGeometry, layer: ConvLayer) -> PaneGeometry:
-    """Fold a conv layer into the geometry: the field grows by (k_eff - 1) x step."""
-    step = before.step
-    k_eff = [effective_kernel_size(k, layer.dilation) for k in layer.kernel_size]
-    pads = [
-        padding_amounts(n, k, layer.stride, layer.padding)
-        for n, k in zip(before.shape, k_eff, strict=True)
-    ]
-    shape = tuple(
-        output_length(n, k, layer.stride, p)
-        for n, k, p in zip(before.shape, k_eff, pads, strict=True)
-    )
-    return PaneGeometry(
-        shape=shape,  # type: ignore[arg-type]
-        step=step * layer.stride,
-        field=(before.field[0] + (k_eff[0] - 1) * step, before.field[1] + (k_eff[1] - 1) * step),
-        field_origin=(
-            before.field_origin[0] - pads[0][0] * step,
-            before.field_origin[1] - pads[1][0] * step,
-        ),
-    )
-
-
-def pool_geometry(before: PaneGeometry, layer: PoolLayer) -> PaneGeometry:
-    """Fold a pool layer in: a window of ``size`` units, ``step`` apart, each seeing ``field``."""
-    size, stride, step = layer.size, layer.stride, before.step
-    assert stride is not None
-    return PaneGeometry(
-        shape=(
-            max((before.shape[0] - size) // stride + 1, 0),
-            max((before.shape[1] - size) // stride + 1, 0),
-        ),
-        step=step * stride,
-        field=(before.field[0] + (size - 1) * step, before.field[1] + (size - 1) * step),
-        field_origin=before.field_origin,
-    )
-
-
-def network_geometry(input_shape: tuple[int, int], network: Network) -> list[PaneGeometry | None]:
-    """Each layer's geometry for an input of ``input_shape``, without computing any map."""
-    geometry: PaneGeometry | None = input_geometry(input_shape)
-    out: list[PaneGeometry | None] = []
-    for layer in network.layers:
-        if isinstance(layer, ConvLayer):
-            geometry = conv_geometry(geometry, layer)  # type: ignore[arg-type]
-        elif isinstance(layer, PoolLayer):
-            geometry = pool_geometry(geometry, layer)  # type: ignore[arg-type]
-        elif isinstance(layer, FlattenLayer | DenseLayer):
-            geometry = None
-        out.append(geometry)
-    return out
+    def __repr__(self) -> str:
+        return f"LayerOutput({self.layer.name!r}, geometry={self.geometry})"
 
 
 def _as_map(image: np.ndarray) -> np.ndarray:
@@ -104,31 +101,134 @@ def _as_map(image: np.ndarray) -> np.ndarray:
         image = image[:, :, None]
     if image.ndim != 3 or image.shape[0] == 0 or image.shape[1] == 0 or image.shape[2] == 0:
         raise NetworkError(f"the input must be an (H, W) or (H, W, C) image, not {image.shape}")
-    return np.ascontiguousarray(image, dtype=np.float32)
+    if image.dtype != np.float32:
+        image = image.astype(np.float32)
+    return image
 
 
-def run_conv(x: np.ndarray, layer: ConvLayer) -> np.ndarray:
-    """Output channel o = sum over c of correlate(x[..., c], weights[o, c]) + bias[o]."""
+def _plane(x: np.ndarray, c: int) -> np.ndarray:
+    """Channel ``c`` of an (H, W, C) map as a 2-D array OpenCV takes without copying."""
+    plane = x[:, :, c]
+    if plane.strides[1] != plane.itemsize:
+        plane = np.ascontiguousarray(plane)
+    return plane
+
+
+def _chw(x: np.ndarray) -> np.ndarray:
+    """The (C, H, W) planes of an (H, W, C) map; a view when each plane has contiguous rows."""
+    planes = x.transpose(2, 0, 1)
+    if planes.strides[2] != planes.itemsize:
+        planes = np.ascontiguousarray(planes)
+    return planes
+
+
+def _conv_planes(x: np.ndarray, layer: ConvLayer) -> tuple[tuple[int, int], Callable]:
+    """The output (height, width) of ``layer`` on ``x`` and a function writing plane o.
+
+    ``write(o, dst)`` fills the (height, width) float32 array ``dst`` with output channel o:
+    the sum over input channels c of correlate(x[..., c], weights[o, c]) + bias[o].
+    """
     if x.shape[2] != layer.in_channels:
         raise NetworkError(
             f"layer {layer.name!r}: takes {layer.in_channels} input channel(s), "
             f"but its input has {x.shape[2]}"
         )
-    options = {
-        "stride": layer.stride,
-        "dilation": layer.dilation,
-        "padding": layer.padding,
-        "border": layer.border,
-    }
-    channels = [np.ascontiguousarray(x[:, :, c]) for c in range(x.shape[2])]
-    maps = []
+    h, w = x.shape[:2]
+    d, s = layer.dilation, layer.stride
+    kh, kw = (effective_kernel_size(k, d) for k in layer.kernel_size)
+    pad_y = padding_amounts(h, kh, s, layer.padding)
+    pad_x = padding_amounts(w, kw, s, layer.padding)
+    out_h, out_w = output_length(h, kh, s, pad_y), output_length(w, kw, s, pad_x)
+    weights = layer.weights
+    if d > 1:
+        spread = np.zeros((*weights.shape[:2], kh, kw), np.float32)
+        spread[:, :, ::d, ::d] = weights
+        weights = spread
+    # A colour filter bank is often diagonal (each output reads one input channel): the
+    # all-zero (o, c) slices cost a filter2D each for nothing.
+    used = [np.flatnonzero(np.any(weights[o] != 0, axis=(1, 2))) for o in range(len(weights))]
+    kernels = [[np.ascontiguousarray(weights[o, c]) for c in cs] for o, cs in enumerate(used)]
+    bias = [float(b) for b in layer.bias]
+
+    centred = pad_y == ((kh - 1) // 2, kh // 2) and pad_x == ((kw - 1) // 2, kw // 2)
+    if centred and layer.border in _OPENCV_BORDERS and kh <= h and kw <= w:
+        # 'same' at stride 1 (the common case): OpenCV pads as it filters, no copy.
+        sources = [_plane(x, c) for c in range(x.shape[2])]
+        anchor = ((kw - 1) // 2, (kh - 1) // 2)
+        border = CV_BORDER[layer.border]
+    else:
+        # Pad once (numpy/OpenCV rules of core.ops), then a valid correlation anchored at
+        # the top-left tap: output (y, x) sums padded[y:y+kh, x:x+kw] * kernel.
+        pads = (*pad_y, *pad_x)
+        sources = [pad_plane(_plane(x, c), pads, layer.border) for c in range(x.shape[2])]
+        anchor = (0, 0)
+        border = cv2.BORDER_CONSTANT
+    full_shape = sources[0].shape
+    exact = s == 1 and full_shape == (out_h, out_w)
+    scratch = None if exact else np.empty(full_shape, np.float32)
+    extra = np.empty(full_shape, np.float32) if max(map(len, used)) > 1 else None
+
+    def write(o: int, dst: np.ndarray) -> None:
+        target = dst if exact else scratch
+        cs = used[o]
+        if len(cs) == 0:
+            target.fill(bias[o])
+        else:
+            # delta adds the bias in the same pass.
+            cv2.filter2D(
+                sources[cs[0]], -1, kernels[o][0], dst=target, anchor=anchor,
+                delta=bias[o], borderType=border,
+            )  # fmt: skip
+            for c, kernel in zip(cs[1:], kernels[o][1:], strict=True):
+                cv2.filter2D(sources[c], -1, kernel, dst=extra, anchor=anchor, borderType=border)
+                cv2.add(target, extra, dst=target)
+        if not exact:
+            dst[...] = scratch[: (out_h - 1) * s + 1 : s, : (out_w - 1) * s + 1 : s]
+
+    return (out_h, out_w), write
+
+
+def run_conv(x: np.ndarray, layer: ConvLayer) -> np.ndarray:
+    """Output channel o = sum over c of correlate(x[..., c], weights[o, c]) + bias[o]."""
+    shape, write = _conv_planes(x, layer)
+    out = buffers.empty((layer.out_channels, *shape))
     for o in range(layer.out_channels):
-        total = convolve(channels[0], layer.weights[o, 0], **options)
-        for c in range(1, len(channels)):
-            total += convolve(channels[c], layer.weights[o, c], **options)
-        total += layer.bias[o]
-        maps.append(total)
-    return np.ascontiguousarray(np.stack(maps, axis=-1), dtype=np.float32)
+        write(o, out[o])
+    return out.transpose(1, 2, 0)
+
+
+def _pool_plane(src: np.ndarray, dst: np.ndarray, layer: PoolLayer) -> None:
+    size, stride = layer.size, layer.stride
+    assert stride is not None
+    if layer.mode != "avg" and stride >= size and size <= 3:
+        # Non-overlapping small windows: elementwise max/min of the strided views (as
+        # core.ops.pool does), written straight into the output plane.
+        out_h, out_w = dst.shape
+        reduce = np.maximum if layer.mode == "max" else np.minimum
+        rows, cols = (out_h - 1) * stride + 1, (out_w - 1) * stride + 1
+        views = [
+            src[dy : dy + rows : stride, dx : dx + cols : stride]
+            for dy in range(size)
+            for dx in range(size)
+        ]
+        if len(views) == 1:
+            dst[...] = views[0]
+            return
+        reduce(views[0], views[1], out=dst)
+        for view in views[2:]:
+            reduce(dst, view, out=dst)
+        return
+    dst[...] = pool(src, size=size, stride=stride, mode=layer.mode)  # type: ignore[arg-type]
+
+
+def _activate_plane(src: np.ndarray, dst: np.ndarray, function: str) -> None:
+    if function == "relu":
+        cv2.threshold(src, 0, 0, cv2.THRESH_TOZERO, dst=dst)
+    elif function == "none":
+        if dst is not src:
+            dst[...] = src
+    else:
+        dst[...] = activate(src, function)
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -136,6 +236,34 @@ def softmax(x: np.ndarray) -> np.ndarray:
     shifted = x - x.max(axis=-1, keepdims=True)
     e = np.exp(shifted)
     return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def _activate_map(x: np.ndarray, function: str) -> np.ndarray:
+    if function == "softmax":
+        return softmax(x)
+    if x.ndim != 3:
+        return activate(x, function)
+    planes = _chw(x)
+    out = buffers.empty(planes.shape)
+    for c in range(len(planes)):
+        _activate_plane(planes[c], out[c], function)
+    return out.transpose(1, 2, 0)
+
+
+def _pool_map(x: np.ndarray, layer: PoolLayer) -> np.ndarray:
+    size, stride = layer.size, layer.stride
+    assert stride is not None
+    h, w = x.shape[:2]
+    if h < size or w < size:
+        raise NetworkError(
+            f"layer {layer.name!r}: a {size}x{size} window does not fit in the "
+            f"{h}x{w} map before it"
+        )
+    planes = _chw(x)
+    out = buffers.empty((len(planes), (h - size) // stride + 1, (w - size) // stride + 1))
+    for c in range(len(planes)):
+        _pool_plane(planes[c], out[c], layer)
+    return out.transpose(1, 2, 0)
 
 
 def run_layer(x: np.ndarray, layer: Layer) -> np.ndarray:
@@ -146,19 +274,11 @@ def run_layer(x: np.ndarray, layer: Layer) -> np.ndarray:
     if isinstance(layer, ConvLayer):
         return run_conv(x, layer)
     if isinstance(layer, PoolLayer):
-        if x.shape[0] < layer.size or x.shape[1] < layer.size:
-            raise NetworkError(
-                f"{where}: a {layer.size}x{layer.size} window does not fit in the "
-                f"{x.shape[0]}x{x.shape[1]} map before it"
-            )
-        out = pool(x, size=layer.size, stride=layer.stride, mode=layer.mode)  # type: ignore[arg-type]
-        return np.ascontiguousarray(out, dtype=np.float32)
+        return _pool_map(x, layer)
     if isinstance(layer, ActivationLayer):
-        if layer.function == "softmax":
-            return softmax(x)
-        return activate(x, layer.function)
+        return _activate_map(x, layer.function)
     if isinstance(layer, FlattenLayer):
-        return np.ascontiguousarray(x.reshape(-1))
+        return np.ascontiguousarray(x.reshape(-1))  # row-major (H, W, C), as Keras
     if isinstance(layer, DenseLayer):
         if x.ndim != 1 or x.shape[0] != layer.in_features:
             raise NetworkError(
@@ -167,6 +287,73 @@ def run_layer(x: np.ndarray, layer: Layer) -> np.ndarray:
             )
         return (layer.weights @ x + layer.bias).astype(np.float32)
     raise NetworkError(f"{where}: unknown layer type")
+
+
+def _run_block(
+    x: np.ndarray,
+    conv: ConvLayer,
+    act: ActivationLayer | None,
+    pooling: PoolLayer | None,
+    geometries: list[PaneGeometry | None],
+) -> list[LayerOutput]:
+    """conv [-> activation] [-> pool] as one loop over output channels (see module doc)."""
+    shape, write = _conv_planes(x, conv)
+    channels = conv.out_channels
+    conv_out = buffers.empty((channels, *shape))
+    pooled = None
+    if pooling is not None:
+        pool_shape = geometries[-1].shape  # type: ignore[union-attr]
+        pooled = buffers.empty((channels, *pool_shape))
+    function = act.function if act is not None else None
+    deferred = (
+        function is not None and pooling is not None and pooling.mode != "avg"
+        and function in _COMMUTES_WITH_POOL
+    )  # fmt: skip
+    activated = None
+    if function is not None and not deferred:
+        activated = conv_out if function == "none" else buffers.empty(conv_out.shape)
+    for o in range(channels):
+        write(o, conv_out[o])
+        if pooled is None:
+            if activated is not None:
+                _activate_plane(conv_out[o], activated[o], function)  # type: ignore[arg-type]
+        elif deferred:
+            _pool_plane(conv_out[o], pooled[o], pooling)  # type: ignore[arg-type]
+            _activate_plane(pooled[o], pooled[o], function)  # type: ignore[arg-type]
+        elif activated is not None:
+            _activate_plane(conv_out[o], activated[o], function)  # type: ignore[arg-type]
+            _pool_plane(activated[o], pooled[o], pooling)  # type: ignore[arg-type]
+        else:
+            _pool_plane(conv_out[o], pooled[o], pooling)  # type: ignore[arg-type]
+    conv_map = conv_out.transpose(1, 2, 0)
+    outputs = [LayerOutput(conv, conv_map, geometries[0])]
+    if act is not None:
+        if deferred:
+            compute = _deferred_activation(conv_map, act.function)
+            outputs.append(LayerOutput(act, geometry=geometries[1], compute=compute))
+        else:
+            outputs.append(LayerOutput(act, activated.transpose(1, 2, 0), geometries[1]))  # type: ignore[union-attr]
+    if pooling is not None:
+        outputs.append(LayerOutput(pooling, pooled.transpose(1, 2, 0), geometries[-1]))  # type: ignore[union-attr]
+    return outputs
+
+
+def _deferred_activation(conv_map: np.ndarray, function: str) -> Callable[[], np.ndarray]:
+    return lambda: _activate_map(conv_map, function)
+
+
+def _block_at(layers: tuple[Layer, ...], i: int) -> tuple[ActivationLayer | None, PoolLayer | None]:
+    """The activation and pool that directly follow the conv at ``i`` (either may be None)."""
+    act = pooling = None
+    j = i + 1
+    if j < len(layers) and isinstance(layers[j], ActivationLayer):
+        if layers[j].function == "softmax":  # type: ignore[union-attr]
+            return None, None
+        act = layers[j]
+        j += 1
+    if j < len(layers) and isinstance(layers[j], PoolLayer):
+        pooling = layers[j]
+    return act, pooling  # type: ignore[return-value]
 
 
 def run_network(image: np.ndarray, network: Network) -> list[LayerOutput]:
@@ -180,13 +367,32 @@ def run_network(image: np.ndarray, network: Network) -> list[LayerOutput]:
     """
     x = _as_map(image)
     geometries = network_geometry(x.shape[:2], network)
-    outputs = []
-    for layer, geometry in zip(network.layers, geometries, strict=True):
+    layers = network.layers
+    for layer, geometry in zip(layers, geometries, strict=True):
         if geometry is not None and min(geometry.shape) < 1:
             raise NetworkError(
                 f"layer {layer.name!r}: the map before it is too small for it "
                 f"(it would leave {geometry.shape[0]}x{geometry.shape[1]})"
             )
+    first_conv = network.in_channels
+    if first_conv is not None and isinstance(layers[0], ConvLayer) and x.shape[2] != first_conv:
+        raise NetworkError(
+            f"layer {layers[0].name!r}: takes {first_conv} input channel(s), but the image "
+            f"has {x.shape[2]}"
+        )
+    outputs: list[LayerOutput] = []
+    i = 0
+    while i < len(layers):
+        layer = layers[i]
+        if isinstance(layer, ConvLayer) and x.ndim == 3:
+            act, pooling = _block_at(layers, i)
+            count = 1 + (act is not None) + (pooling is not None)
+            block = _run_block(x, layer, act, pooling, geometries[i : i + count])
+            outputs.extend(block)
+            x = block[-1].map
+            i += count
+            continue
         x = run_layer(x, layer)
-        outputs.append(LayerOutput(layer, x, geometry))
+        outputs.append(LayerOutput(layer, x, geometries[i]))
+        i += 1
     return outputs
