@@ -57,8 +57,8 @@ def line_bank(orientations: int) -> np.ndarray:
     ys, xs = np.mgrid[-half : half + 1, -half : half + 1].astype(np.float64)
     bank = []
     for k in range(orientations):
-        angle = np.pi * k / orientations  # 0 = horizontal line
-        distance = np.abs(-np.sin(angle) * xs + np.cos(angle) * ys)  # from the line
+        angle = np.pi * k / orientations  # 0 = horizontal, counter-clockwise as the lecture
+        distance = np.abs(np.sin(angle) * xs + np.cos(angle) * ys)  # rows grow downwards
         ridge = np.exp(-(distance**2) / (2 * 0.6**2))
         bank.append(ridge - ridge.mean())
     weights = np.array(bank, np.float32)
