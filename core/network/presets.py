@@ -9,11 +9,13 @@ All names are kebab-case so they can be typed on the command line.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from core.kernels import preset as kernel_preset
+from core.network.files import load_network
 from core.network.layers import (
     MAX_CHANNELS,
     ActivationLayer,
@@ -102,7 +104,11 @@ def keras_bank() -> np.ndarray:
     blurs and random (He) filters, in a fixed order so the maps look meaningful and repeatable."""
     hand = _kernels((*_LINES_4, *_EDGE_NAMES))  # 11
     extra = _kernels(("laplacian-8", "sharpen", "gaussian-3", "emboss", "outline", "identity"))
-    bank = np.concatenate([hand, -hand, extra, he_bank(32 - 2 * len(hand) - len(extra))])
+    bank = np.concatenate([hand, -hand, extra])
+    # Every filter at the norm He initialisation gives a 3x3 filter (sqrt(2)): one colour
+    # scale then shows all 32 maps, where Scharr's weights of 10 would outshine the rest.
+    bank *= np.sqrt(2) / np.sqrt((bank**2).sum(axis=(1, 2, 3), keepdims=True))
+    bank = np.concatenate([bank, he_bank(32 - len(bank))]).astype(np.float32)
     assert bank.shape == (32, 1, 3, 3)
     return bank
 
@@ -204,3 +210,22 @@ def build_preset(name: str) -> Network:
             raise NetworkError(f"{name}: a random bank has 1 to {MAX_CHANNELS} filters")
         return _block(he_bank(count), name)
     raise NetworkError(f"unknown network preset {name!r} (choose from {', '.join(PRESETS)})")
+
+
+def resolve_network(spec: str) -> Network:
+    """A preset name, or else the path of a network JSON file (used by the batch command).
+
+    Raises
+    ------
+    NetworkError
+        Neither a preset nor a usable network file; the message says which and why.
+    """
+    if is_preset(spec) and not Path(spec).is_file():
+        return build_preset(spec)
+    path = Path(spec)
+    if not path.exists() and path.suffix.lower() != ".json":
+        raise NetworkError(
+            f"{spec!r} is neither a network preset ({', '.join(PRESETS)}, random-N) "
+            "nor a network file"
+        )
+    return load_network(path)
