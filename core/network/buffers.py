@@ -10,6 +10,7 @@ alive), which ``sys.getrefcount`` tells exactly.
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 from collections import OrderedDict
@@ -34,7 +35,7 @@ _lock = threading.Lock()
 
 def empty(shape: tuple[int, ...]) -> np.ndarray:
     """An uninitialised float32 array of ``shape``, recycled when a large one is free."""
-    if int(np.prod(shape)) * 4 < MIN_BYTES:
+    if math.prod(shape) * 4 < MIN_BYTES:
         return np.empty(shape, np.float32)
     key = tuple(int(n) for n in shape)
     with _lock:

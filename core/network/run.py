@@ -13,6 +13,8 @@ computed if someone reads it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 import cv2
 import numpy as np
@@ -30,14 +32,16 @@ from core.network.layers import (
     PoolLayer,
 )
 from core.ops import _CV_BORDER as CV_BORDER
-from core.ops import _pad as pad_plane
 from core.ops import (
+    _CV_MAX_CHANNELS,
     activate,
+    convolve,
     effective_kernel_size,
     output_length,
     padding_amounts,
     pool,
 )
+from core.ops import _pad as pad_plane
 
 # Monotone non-decreasing activations: f(max(a, b)) == max(f(a), f(b)) exactly, so they can
 # run after a max or min pool on a quarter of the values.
@@ -58,8 +62,8 @@ __all__ = [
 class LayerOutput:
     """One layer's result: ``map`` is float32 (H, W, C), or (N,) after flatten/dense.
 
-    ``map`` may be a view (not C-contiguous); each channel plane ``map[:, :, c]`` of a
-    spatial map is contiguous. Treat it as read-only: layers may share arrays.
+    ``map`` may be a view of a (C, H, W) buffer (not C-contiguous): do not assume a memory
+    layout. Treat it as read-only: layers may share arrays.
     """
 
     __slots__ = ("_compute", "_map", "geometry", "layer")
@@ -122,6 +126,58 @@ def _chw(x: np.ndarray) -> np.ndarray:
     return planes
 
 
+@dataclass(frozen=True, eq=False)
+class _Bank:
+    """A conv layer's weights as the engine uses them, prepared once per layer."""
+
+    taps: tuple[int, int]  # kernel extent after dilation
+    used: list[list[int]]  # per output channel, the input channels with a non-zero slice
+    kernels: list[list[np.ndarray]]  # the matching contiguous (dilated) 2-D kernels
+    bias: list[float]
+    shared: np.ndarray | None  # the one kernel of a per-channel bank (see _shared_kernel)
+
+
+_banks: WeakKeyDictionary[ConvLayer, _Bank] = WeakKeyDictionary()
+
+
+def _shared_kernel(layer: ConvLayer) -> np.ndarray | None:
+    """The kernel of a diagonal bank applying one kernel and bias to each of 2-4 channels
+    (the workbench's per-channel colour mode), which OpenCV filters in a single call."""
+    out_c, in_c = layer.weights.shape[:2]
+    if out_c != in_c or not 2 <= in_c <= _CV_MAX_CHANNELS or (layer.bias != layer.bias[0]).any():
+        return None
+    diagonal = layer.weights[np.arange(in_c), np.arange(in_c)]
+    off = layer.weights.copy()
+    off[np.arange(in_c), np.arange(in_c)] = 0
+    if off.any() or (diagonal != diagonal[0]).any():
+        return None
+    return diagonal[0]
+
+
+def _bank(layer: ConvLayer) -> _Bank:
+    bank = _banks.get(layer)
+    if bank is not None:
+        return bank
+    d = layer.dilation
+    weights = layer.weights
+    kh, kw = (effective_kernel_size(k, d) for k in layer.kernel_size)
+    if d > 1:
+        weights = np.zeros((*weights.shape[:2], kh, kw), np.float32)
+        weights[:, :, ::d, ::d] = layer.weights
+    # A colour filter bank is often diagonal (each output reads one input channel): the
+    # all-zero (o, c) slices cost a filter2D each for nothing.
+    used = [np.flatnonzero(np.any(w != 0, axis=(1, 2))).tolist() for w in weights]
+    bank = _Bank(
+        taps=(kh, kw),
+        used=used,
+        kernels=[[np.ascontiguousarray(weights[o, c]) for c in cs] for o, cs in enumerate(used)],
+        bias=[float(b) for b in layer.bias],
+        shared=_shared_kernel(layer),
+    )
+    _banks[layer] = bank
+    return bank
+
+
 def _conv_planes(x: np.ndarray, layer: ConvLayer) -> tuple[tuple[int, int], Callable]:
     """The output (height, width) of ``layer`` on ``x`` and a function writing plane o.
 
@@ -134,21 +190,13 @@ def _conv_planes(x: np.ndarray, layer: ConvLayer) -> tuple[tuple[int, int], Call
             f"but its input has {x.shape[2]}"
         )
     h, w = x.shape[:2]
-    d, s = layer.dilation, layer.stride
-    kh, kw = (effective_kernel_size(k, d) for k in layer.kernel_size)
+    s = layer.stride
+    bank = _bank(layer)
+    kh, kw = bank.taps
+    used, kernels, bias = bank.used, bank.kernels, bank.bias
     pad_y = padding_amounts(h, kh, s, layer.padding)
     pad_x = padding_amounts(w, kw, s, layer.padding)
     out_h, out_w = output_length(h, kh, s, pad_y), output_length(w, kw, s, pad_x)
-    weights = layer.weights
-    if d > 1:
-        spread = np.zeros((*weights.shape[:2], kh, kw), np.float32)
-        spread[:, :, ::d, ::d] = weights
-        weights = spread
-    # A colour filter bank is often diagonal (each output reads one input channel): the
-    # all-zero (o, c) slices cost a filter2D each for nothing.
-    used = [np.flatnonzero(np.any(weights[o] != 0, axis=(1, 2))) for o in range(len(weights))]
-    kernels = [[np.ascontiguousarray(weights[o, c]) for c in cs] for o, cs in enumerate(used)]
-    bias = [float(b) for b in layer.bias]
 
     centred = pad_y == ((kh - 1) // 2, kh // 2) and pad_x == ((kw - 1) // 2, kw // 2)
     if centred and layer.border in _OPENCV_BORDERS and kh <= h and kw <= w:
@@ -338,6 +386,33 @@ def _run_block(
     return outputs
 
 
+def _run_shared_block(
+    x: np.ndarray,
+    conv: ConvLayer,
+    act: ActivationLayer | None,
+    pooling: PoolLayer | None,
+    geometries: list[PaneGeometry | None],
+    kernel: np.ndarray,
+) -> list[LayerOutput]:
+    """A per-channel bank on an interleaved (H, W, C<=4) image: OpenCV filters, activates
+    and pools all channels in one call each (splitting them into planes would cost more)."""
+    conv_map = convolve(
+        x, kernel, stride=conv.stride, dilation=conv.dilation, padding=conv.padding,
+        border=conv.border,  # type: ignore[arg-type]
+    )  # fmt: skip
+    if conv.bias[0]:
+        conv_map += conv.bias[0]
+    outputs = [LayerOutput(conv, conv_map, geometries[0])]
+    x = conv_map
+    if act is not None:
+        x = activate(conv_map, act.function)
+        outputs.append(LayerOutput(act, x, geometries[1]))
+    if pooling is not None:
+        pooled = pool(x, size=pooling.size, stride=pooling.stride, mode=pooling.mode)  # type: ignore[arg-type]
+        outputs.append(LayerOutput(pooling, pooled.astype(np.float32, copy=False), geometries[-1]))
+    return outputs
+
+
 def _deferred_activation(conv_map: np.ndarray, function: str) -> Callable[[], np.ndarray]:
     return lambda: _activate_map(conv_map, function)
 
@@ -356,6 +431,10 @@ def _block_at(layers: tuple[Layer, ...], i: int) -> tuple[ActivationLayer | None
     return act, pooling  # type: ignore[return-value]
 
 
+# Live video runs one network on frames of one size: its geometry is computed once.
+_last_geometry: tuple[Network, tuple[int, ...], list[PaneGeometry | None]] | None = None
+
+
 def run_network(image: np.ndarray, network: Network) -> list[LayerOutput]:
     """Run ``network`` on ``image`` ((H, W) or (H, W, C), float) and return every layer's output.
 
@@ -365,8 +444,14 @@ def run_network(image: np.ndarray, network: Network) -> list[LayerOutput]:
         The image's channels do not match the first conv layer, a pool no longer fits, a
         conv leaves nothing, or a dense layer's size does not match.
     """
+    global _last_geometry
     x = _as_map(image)
-    geometries = network_geometry(x.shape[:2], network)
+    last = _last_geometry
+    if last is not None and last[0] is network and last[1] == x.shape[:2]:
+        geometries = last[2]
+    else:
+        geometries = network_geometry(x.shape[:2], network)
+        _last_geometry = (network, x.shape[:2], geometries)
     layers = network.layers
     for layer, geometry in zip(layers, geometries, strict=True):
         if geometry is not None and min(geometry.shape) < 1:
@@ -387,7 +472,11 @@ def run_network(image: np.ndarray, network: Network) -> list[LayerOutput]:
         if isinstance(layer, ConvLayer) and x.ndim == 3:
             act, pooling = _block_at(layers, i)
             count = 1 + (act is not None) + (pooling is not None)
-            block = _run_block(x, layer, act, pooling, geometries[i : i + count])
+            shared = _bank(layer).shared
+            if shared is not None and x.flags.c_contiguous and x.shape[2] == layer.in_channels:
+                block = _run_shared_block(x, layer, act, pooling, geometries[i : i + count], shared)
+            else:
+                block = _run_block(x, layer, act, pooling, geometries[i : i + count])
             outputs.extend(block)
             x = block[-1].map
             i += count
