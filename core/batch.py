@@ -98,7 +98,7 @@ def process_file_network(
     except ImageError as exc:
         raise BatchError(str(exc)) from None
     try:
-        outputs = run_network(prepare_image(image, network), network)
+        outputs = run_network(prepare_image(image, network), network, lazy=False)
     except NetworkError as exc:  # e.g. a pool that no longer fits this image
         raise BatchError(f"{path}: {exc}") from None
     try:

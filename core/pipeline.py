@@ -198,7 +198,7 @@ def run_pipeline(image: np.ndarray, kernel: Kernel, settings: PipelineSettings) 
     """
     source = prepare_input(image, settings.color)
     channels = 1 if source.ndim == 2 else source.shape[2]
-    outputs = run_network(source, _cached_network(kernel, settings, channels))
+    outputs = run_network(source, _cached_network(kernel, settings, channels), lazy=False)
     conv, activated = outputs[0].map, outputs[1].map
     pooled = outputs[2].map if settings.pooling else None
     if settings.color == "per-channel" and source.ndim == 3:

@@ -6,8 +6,8 @@ nothing; a copy of 32 planes of 640x480 would cost more than the convolution). A
 followed by an activation and a pool runs as one loop over its output channels, so each plane
 is pooled while it is still in the cache. When the activation commutes with the pooling
 (``relu``, ``leaky_relu`` or ``none`` before ``max`` or ``min``: both are monotone), the
-activation is applied to the small pooled plane, and the full-size activated map is only
-computed if someone reads it.
+activation is applied to the small pooled plane, and (with ``lazy``, the default) the
+full-size activated map is only computed if someone reads it.
 """
 
 from __future__ import annotations
@@ -343,6 +343,7 @@ def _run_block(
     act: ActivationLayer | None,
     pooling: PoolLayer | None,
     geometries: list[PaneGeometry | None],
+    lazy: bool,
 ) -> list[LayerOutput]:
     """conv [-> activation] [-> pool] as one loop over output channels (see module doc)."""
     shape, write = _conv_planes(x, conv)
@@ -354,7 +355,7 @@ def _run_block(
         pooled = buffers.empty((channels, *pool_shape))
     function = act.function if act is not None else None
     deferred = (
-        function is not None and pooling is not None and pooling.mode != "avg"
+        lazy and function is not None and pooling is not None and pooling.mode != "avg"
         and function in _COMMUTES_WITH_POOL
     )  # fmt: skip
     activated = None
@@ -435,8 +436,17 @@ def _block_at(layers: tuple[Layer, ...], i: int) -> tuple[ActivationLayer | None
 _last_geometry: tuple[Network, tuple[int, ...], list[PaneGeometry | None]] | None = None
 
 
-def run_network(image: np.ndarray, network: Network) -> list[LayerOutput]:
+def run_network(image: np.ndarray, network: Network, *, lazy: bool = True) -> list[LayerOutput]:
     """Run ``network`` on ``image`` ((H, W) or (H, W, C), float) and return every layer's output.
+
+    Parameters
+    ----------
+    lazy
+        True: an activation between a conv and a max/min pool is applied to the pooled maps,
+        and its own full-size map is computed when first read (fastest when it may not be
+        read). False: every map is computed now, each plane while it is in the cache (faster
+        when every map will be read anyway: a batch writing them, a view showing them all).
+        The values are the same either way.
 
     Raises
     ------
@@ -476,7 +486,7 @@ def run_network(image: np.ndarray, network: Network) -> list[LayerOutput]:
             if shared is not None and x.flags.c_contiguous and x.shape[2] == layer.in_channels:
                 block = _run_shared_block(x, layer, act, pooling, geometries[i : i + count], shared)
             else:
-                block = _run_block(x, layer, act, pooling, geometries[i : i + count])
+                block = _run_block(x, layer, act, pooling, geometries[i : i + count], lazy)
             outputs.extend(block)
             x = block[-1].map
             i += count

@@ -183,7 +183,8 @@ def test_stacked_convs_match_reference_layer_by_layer():
 
 @pytest.mark.parametrize("function", ["none", "relu", "abs", "leaky_relu", "sigmoid", "tanh"])
 @pytest.mark.parametrize("mode", ["max", "avg", "min"])
-def test_conv_activation_pool_block(function, mode):
+@pytest.mark.parametrize("lazy", [True, False])
+def test_conv_activation_pool_block(function, mode, lazy):
     """The fused conv -> activation -> pool loop gives each layer's own result."""
     reference = {
         "none": lambda v: v,
@@ -196,7 +197,7 @@ def test_conv_activation_pool_block(function, mode):
     x = rand((15, 13, 2), seed=18)
     weights, bias = rand((3, 2, 3, 3), seed=19), rand(3, seed=20)
     network = Network((ConvLayer(weights, bias), ActivationLayer(function), PoolLayer(mode, 2)))
-    conv, act, pooled = run_network(x, network)
+    conv, act, pooled = run_network(x, network, lazy=lazy)
     c = reference_conv(x, weights, bias)
     np.testing.assert_allclose(conv.map, c, atol=1e-5)
     np.testing.assert_allclose(act.map, reference(c), atol=1e-5)
