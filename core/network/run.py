@@ -432,6 +432,18 @@ def _block_at(layers: tuple[Layer, ...], i: int) -> tuple[ActivationLayer | None
     return act, pooling  # type: ignore[return-value]
 
 
+def _does_not_fit(layer: Layer, before: tuple[int, ...]) -> str:
+    h, w = before
+    if isinstance(layer, PoolLayer):
+        what = f"a {layer.size}x{layer.size} window"
+    else:
+        assert isinstance(layer, ConvLayer)
+        kh, kw = (effective_kernel_size(k, layer.dilation) for k in layer.kernel_size)
+        dilated = " (after dilation)" if layer.dilation > 1 else ""
+        what = f"a {kh}x{kw} kernel{dilated} with padding {layer.padding!r}"
+    return f"layer {layer.name!r}: {what} does not fit in the {h}x{w} map before it"
+
+
 # Live video runs one network on frames of one size: its geometry is computed once.
 _last_geometry: tuple[Network, tuple[int, ...], list[PaneGeometry | None]] | None = None
 
@@ -463,12 +475,13 @@ def run_network(image: np.ndarray, network: Network, *, lazy: bool = True) -> li
         geometries = network_geometry(x.shape[:2], network)
         _last_geometry = (network, x.shape[:2], geometries)
     layers = network.layers
+    before = x.shape[:2]
     for layer, geometry in zip(layers, geometries, strict=True):
-        if geometry is not None and min(geometry.shape) < 1:
-            raise NetworkError(
-                f"layer {layer.name!r}: the map before it is too small for it "
-                f"(it would leave {geometry.shape[0]}x{geometry.shape[1]})"
-            )
+        if geometry is None:
+            continue
+        if min(geometry.shape) < 1:
+            raise NetworkError(_does_not_fit(layer, before))
+        before = geometry.shape
     first_conv = network.in_channels
     if first_conv is not None and isinstance(layers[0], ConvLayer) and x.shape[2] != first_conv:
         raise NetworkError(
