@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import itertools
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy.signal import correlate2d
 
+import core.network as network_pkg
 from core.network import (
     ActivationLayer,
     ConvLayer,
@@ -260,6 +264,27 @@ def test_earlier_results_survive_later_runs():
     plane = run_network(first_image, network)[0].map[:, :, 5]  # only a plane view kept
     run_network(second_image, network)
     np.testing.assert_array_equal(plane, kept[0][:, :, 5])
+    unread = run_network(first_image, network)  # the ReLU map is computed when first read
+    for _ in range(3):
+        run_network(second_image, network)
+    np.testing.assert_array_equal(unread[1].map, kept[1])
+
+
+def test_core_network_does_not_import_qt():
+    """core/ never imports Qt (tests/core/test_no_qt.py checks core/*.py, not sub-packages)."""
+    folder = Path(network_pkg.__file__).parent
+    modules = sorted(f"core.network.{p.stem}" for p in folder.glob("[!_]*.py"))
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}: importlib.import_module(name)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('PySide6', 'pyqtgraph', 'PyQt5', 'PyQt6', 'shiboken6')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2], timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert "core.network.run" in modules and "core.network.grid" in modules
 
 
 # ------------------------------------------------------------------------------- run errors
