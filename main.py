@@ -2,6 +2,7 @@
 
 convscope [IMAGE] [--kernel PRESET|FILE.json] [--screenshot PATH]
 convscope apply INPUT... --kernel PRESET|FILE.json --out DIR [options]
+convscope apply INPUT... --network PRESET|NET.json --out DIR [--format png|tiff|npy]
 """
 
 from __future__ import annotations
@@ -9,10 +10,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+# Options that shape the single kernel's layer; a network file or preset carries its own.
+KERNEL_ONLY_OPTIONS = (
+    "--padding", "--border", "--stride", "--dilation", "--activation", "--pool", "--color",
+)  # fmt: skip
 
 
 def _padding(text: str) -> str | int:
@@ -53,18 +59,26 @@ def batch_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="convscope apply",
-        description="Convolve (and pool) image files with one kernel and write the results. "
-        "Writes DIR/<stem>_conv.<ext> (the convolution, before the activation) and "
-        "DIR/<stem>_pooled.<ext> (the pooled activation; <stem>_activated with --pool none).",
+        description="Convolve (and pool) image files with one kernel or a network and write the "
+        "results. With --kernel: DIR/<stem>_conv.<ext> (the convolution, before the activation) "
+        "and DIR/<stem>_pooled.<ext> (the pooled activation; <stem>_activated with --pool "
+        "none). With --network: DIR/<stem>_<layer name>.<ext> for every layer.",
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
-    parser.add_argument("--kernel", required=True, help="a preset name or a kernel JSON file")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--kernel", help="a preset name or a kernel JSON file")
+    what.add_argument(
+        "--network",
+        help="a network preset (e.g. keras-conv32-maxpool, two-layer-field, random-16) or a "
+        "network JSON file; the other layer options do not apply",
+    )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     parser.add_argument(
         "--format",
         choices=("png", "tiff", "npy"),
         default="png",
-        help="png: as displayed (colormap); tiff/npy: raw float32 values",
+        help="png: as displayed (colormap; a labelled grid per network layer); tiff/npy: raw "
+        "float32 values ((H, W, C) stacks for networks; TIFF: one page per channel)",
     )
     parser.add_argument("--padding", type=_padding, default="same", help="same|valid|full|N")
     parser.add_argument("--border", choices=BORDERS, default="zero")
@@ -81,11 +95,9 @@ def batch_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_batch(argv: Sequence[str]) -> int:
-    parser = batch_parser()
-    args = parser.parse_args(argv)  # exits with status 2 on a usage error
-
-    from core.batch import BatchError, expand_inputs, process_file
+def _kernel_process(args: argparse.Namespace) -> Callable[..., object] | None:
+    """process(path, out_dir=, fmt=, stem=) for --kernel, or None after saying why not."""
+    from core.batch import process_file
     from core.kernels import KernelError, resolve_kernel
     from core.pipeline import PipelineSettings
 
@@ -93,7 +105,7 @@ def run_batch(argv: Sequence[str]) -> int:
         kernel = resolve_kernel(args.kernel)
     except KernelError as exc:
         print(f"convscope: unusable kernel: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return None
     pool_mode, pool_size = args.pool
     settings = PipelineSettings(
         padding=args.padding,
@@ -105,6 +117,40 @@ def run_batch(argv: Sequence[str]) -> int:
         pool_size=pool_size,
         color="per-channel" if args.color == "rgb" else "gray",
     )
+    return partial(process_file, kernel=kernel, settings=settings)
+
+
+def _network_process(args: argparse.Namespace, argv: Sequence[str]) -> Callable[..., object] | None:
+    """process(path, out_dir=, fmt=, stem=) for --network, or None after saying why not."""
+    from core.batch import process_file_network
+    from core.network import NetworkError
+    from core.network.presets import resolve_network
+
+    given = sorted({a.split("=")[0] for a in argv} & set(KERNEL_ONLY_OPTIONS))
+    if given:
+        print(
+            f"convscope: {', '.join(given)} only apply with --kernel (a network sets its own "
+            "layers)",
+            file=sys.stderr,
+        )
+        return None
+    try:
+        network = resolve_network(args.network)
+    except NetworkError as exc:
+        print(f"convscope: unusable network: {exc}", file=sys.stderr)
+        return None
+    return partial(process_file_network, network=network)
+
+
+def run_batch(argv: Sequence[str]) -> int:
+    parser = batch_parser()
+    args = parser.parse_args(argv)  # exits with status 2 on a usage error
+
+    from core.batch import BatchError, expand_inputs
+
+    process = _network_process(args, argv) if args.network else _kernel_process(args)
+    if process is None:
+        return EXIT_USAGE
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -127,7 +173,7 @@ def run_batch(argv: Sequence[str]) -> int:
             stem, k = f"{item.path.stem}-{k}", k + 1
         used_stems.add(stem)
         try:
-            process_file(item.path, kernel, settings, args.out, args.format, stem)
+            process(item.path, out_dir=args.out, fmt=args.format, stem=stem)
         except BatchError as exc:
             print(f"convscope: {exc}", file=sys.stderr)
             failures += 1

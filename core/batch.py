@@ -1,4 +1,5 @@
-"""The batch command's work: run one kernel over many image files and write the outputs.
+"""The batch command's work: run one kernel or a network over many image files and write
+the outputs.
 
 No printing and no exit codes here (``main.py`` owns those); every per-file problem is raised
 as :class:`BatchError` with a message that names the file.
@@ -13,6 +14,8 @@ from pathlib import Path
 from core.display import render
 from core.images import ImageError, SaveError, is_image_file, load_image, save_png, save_raw
 from core.kernels import Kernel
+from core.network import Network, NetworkError, run_network
+from core.network.outputs import prepare_image, write_outputs
 from core.pipeline import PipelineSettings, run_pipeline
 
 FORMATS = ("png", "tiff", "npy")
@@ -83,3 +86,22 @@ def process_file(
             raise BatchError(f"{path}: {exc}") from None
         written.append(target)
     return written
+
+
+def process_file_network(
+    path: Path, network: Network, out_dir: Path, fmt: str = "png", stem: str | None = None
+) -> list[Path]:
+    """Write ``<stem>_<layer name>`` for every layer of ``network``; returns the paths."""
+    stem = stem or path.stem
+    try:
+        image = load_image(path)
+    except ImageError as exc:
+        raise BatchError(str(exc)) from None
+    try:
+        outputs = run_network(prepare_image(image, network), network, lazy=False)
+    except NetworkError as exc:  # e.g. a pool that no longer fits this image
+        raise BatchError(f"{path}: {exc}") from None
+    try:
+        return write_outputs(outputs, out_dir, stem, fmt)
+    except SaveError as exc:
+        raise BatchError(f"{path}: {exc}") from None

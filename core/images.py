@@ -370,7 +370,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
         file.write(data)
 
 
-def save_raw(path: str | os.PathLike[str], array: np.ndarray) -> None:
+def save_raw(path: str | os.PathLike[str], array: np.ndarray, *, pages: bool = False) -> None:
     """Save values losslessly as float32: ``.npy``, or float32 ``.tif``/``.tiff``.
 
     Parameters
@@ -382,6 +382,9 @@ def save_raw(path: str | os.PathLike[str], array: np.ndarray) -> None:
         (stored BGR, as image readers expect); :func:`load_image` on a TIFF whose values lie
         outside [0, 1] rescales them, so read raw TIFFs back with ``cv2.imdecode(...,
         cv2.IMREAD_UNCHANGED)``. ``.npy`` takes any shape.
+    pages : bool
+        TIFF only: store an (H, W) or (H, W, C) stack of maps (any C) as one float32 page per
+        channel, in channel order (what ImageJ and ``cv2.imdecodemulti`` read as a stack).
 
     Raises
     ------
@@ -396,6 +399,18 @@ def save_raw(path: str | os.PathLike[str], array: np.ndarray) -> None:
     if suffix == ".npy":
         with _atomic_file(path) as file:
             np.save(file, values, allow_pickle=False)
+    elif suffix in (".tif", ".tiff") and pages:
+        if values.ndim not in (2, 3):
+            raise ValueError(f"a TIFF stack holds (H, W, C) values; got shape {values.shape}")
+        stack = values[:, :, None] if values.ndim == 2 else values
+        planes = [np.ascontiguousarray(stack[:, :, c]) for c in range(stack.shape[2])]
+        try:
+            ok, encoded = cv2.imencodemulti(".tiff", planes)
+        except cv2.error as exc:
+            raise SaveError(path, f"OpenCV could not encode the stack: {exc}") from None
+        if not ok:
+            raise SaveError(path, "OpenCV could not encode the stack")
+        atomic_write(path, np.asarray(encoded).tobytes())
     elif suffix in (".tif", ".tiff"):
         if values.ndim == 3 and values.shape[2] == 3:
             values = cv2.cvtColor(values, cv2.COLOR_RGB2BGR)

@@ -2,6 +2,8 @@
 
 ``run_pipeline`` returns every intermediate array and the :class:`Geometry` that says where
 each output pixel sits over the input and which input pixels it saw (its receptive field).
+The single-kernel workbench is the one-layer case of a network: :func:`kernel_network` turns
+the kernel and settings into a :class:`~core.network.Network` and ``run_network`` does the work.
 """
 
 from __future__ import annotations
@@ -13,18 +15,18 @@ import numpy as np
 
 from core.images import to_grayscale
 from core.kernels import Kernel
+from core.network.geometry import PaneGeometry
+from core.network.layers import ActivationLayer, ConvLayer, Network, PoolLayer
+from core.network.run import run_network
 from core.ops import (
     ACTIVATIONS,
     BORDERS,
     POOL_MODES,
     Border,
     Padding,
-    activate,
-    convolve,
     effective_kernel_size,
     output_length,
     padding_amounts,
-    pool,
 )
 
 ColorMode = Literal["gray", "per-channel", "rgb"]
@@ -64,54 +66,6 @@ class PipelineSettings:
     @property
     def effective_pool_stride(self) -> int:
         return self.pool_size if self.pool_stride is None else self.pool_stride
-
-
-@dataclass(frozen=True)
-class PaneGeometry:
-    """Where an output map sits over the input, in input-pixel coordinates.
-
-    Input pixel (row r, column c) covers the square [c, c+1) x [r, r+1). Output pixel (i, j)
-    is drawn as a ``step`` x ``step`` square centred on the centre of its receptive field, so a
-    feature sits exactly over the input pixels it came from.
-    """
-
-    shape: tuple[int, int]
-    step: int  # input pixels between neighbouring outputs (product of the strides)
-    field: tuple[int, int]  # receptive field (height, width) in input pixels
-    field_origin: tuple[int, int]  # (top, left) of output (0, 0)'s field; negative = padding
-
-    @property
-    def origin(self) -> tuple[float, float]:
-        """(x, y) of output pixel (0, 0)'s top-left corner in input coordinates."""
-        return (
-            self.field_origin[1] + (self.field[1] - self.step) / 2,
-            self.field_origin[0] + (self.field[0] - self.step) / 2,
-        )
-
-    @property
-    def rect(self) -> tuple[float, float, float, float]:
-        """(x, y, width, height) for ``ImageItem.setRect``."""
-        x, y = self.origin
-        return x, y, self.shape[1] * self.step, self.shape[0] * self.step
-
-    def index_at(self, x: float, y: float) -> tuple[int, int] | None:
-        """The output pixel (row, col) drawn under input coordinates (x, y), or None if outside."""
-        ox, oy = self.origin
-        col, row = int(np.floor((x - ox) / self.step)), int(np.floor((y - oy) / self.step))
-        if 0 <= row < self.shape[0] and 0 <= col < self.shape[1]:
-            return row, col
-        return None
-
-    def receptive_field(self, row: int, col: int) -> tuple[int, int, int, int]:
-        """(top, left, height, width) of the input pixels that output (row, col) depends on.
-
-        Parts outside the image are padding; the caller may clip.
-        """
-        return (
-            self.field_origin[0] + row * self.step,
-            self.field_origin[1] + col * self.step,
-            *self.field,
-        )
 
 
 @dataclass(frozen=True)
@@ -173,35 +127,90 @@ def prepare_input(image: np.ndarray, color: ColorMode) -> np.ndarray:
     return np.ascontiguousarray(image[:, :, :3], dtype=np.float32)
 
 
+def kernel_network(kernel: Kernel, settings: PipelineSettings, channels: int = 1) -> Network:
+    """The network the workbench runs: one conv layer, its activation and (maybe) a pool.
+
+    Parameters
+    ----------
+    kernel, settings
+        The kernel (weights x scale, bias) and every other choice of the layer.
+    channels
+        Channels of the input the conv reads: 1 (gray) or 3 (RGB). With 3, ``settings.color``
+        'rgb' makes one Conv2D unit with the same weights on every channel (summed), and
+        'per-channel' a diagonal 3 -> 3 bank (each channel filtered on its own).
+    """
+    weights = kernel.effective
+    if settings.flip:
+        weights = weights[::-1, ::-1]
+    if channels == 1:
+        bank = weights[None, None]
+    elif settings.color == "rgb":
+        bank = np.repeat(weights[None, None], channels, axis=1)
+    else:
+        bank = np.zeros((channels, channels, *weights.shape), np.float32)
+        for c in range(channels):
+            bank[c, c] = weights
+    layers: list = [
+        ConvLayer(
+            bank,
+            bias=np.full(bank.shape[0], kernel.bias, np.float32),
+            stride=settings.stride,
+            padding=settings.padding,
+            dilation=settings.dilation,
+            border=settings.border,
+            name="conv",
+        ),
+        ActivationLayer(settings.activation, name="activation"),
+    ]
+    if settings.pooling:
+        layers.append(
+            PoolLayer(
+                settings.pool_mode,
+                settings.pool_size,
+                settings.effective_pool_stride,
+                name="pool",
+            )
+        )
+    return Network(tuple(layers), name=kernel.name)
+
+
+# The last network built, by the kernel object it came from: live video runs the same kernel
+# and settings frame after frame, and building (validating) a network costs ~50 us.
+_last_network: tuple[Kernel, PipelineSettings, int, Network] | None = None
+
+
+def _cached_network(kernel: Kernel, settings: PipelineSettings, channels: int) -> Network:
+    global _last_network
+    last = _last_network
+    if last is not None and last[0] is kernel and last[1] == settings and last[2] == channels:
+        return last[3]
+    network = kernel_network(kernel, settings, channels)
+    _last_network = (kernel, settings, channels, network)
+    return network
+
+
 def run_pipeline(image: np.ndarray, kernel: Kernel, settings: PipelineSettings) -> PipelineResult:
     """Convolve, add the bias, activate and pool ``image`` as one CNN layer would.
 
     In 'per-channel' mode the kernel filters R, G and B separately (three maps); in 'rgb'
     mode it is one Conv2D unit with the same weights on every channel, summed into one map.
+    Raises ValueError (a :class:`~core.network.NetworkError`) when the layer does not fit.
     """
     source = prepare_input(image, settings.color)
-    weights = kernel.effective
-    if settings.color == "rgb" and source.ndim == 3:
-        weights = np.repeat(weights[:, :, None], source.shape[2], axis=2)
-    conv = convolve(
-        source,
-        weights,
-        stride=settings.stride,
-        dilation=settings.dilation,
-        padding=settings.padding,
-        border=settings.border,
-        flip=settings.flip,
+    channels = 1 if source.ndim == 2 else source.shape[2]
+    outputs = run_network(source, _cached_network(kernel, settings, channels), lazy=False)
+    conv, activated = outputs[0].map, outputs[1].map
+    pooled = outputs[2].map if settings.pooling else None
+    if settings.color == "per-channel" and source.ndim == 3:
+        # Three planes as one contiguous (H, W, 3) array, as every colour consumer expects.
+        conv, activated = np.ascontiguousarray(conv), np.ascontiguousarray(activated)
+        pooled = None if pooled is None else np.ascontiguousarray(pooled)
+    else:
+        conv, activated = conv[:, :, 0], activated[:, :, 0]
+        pooled = None if pooled is None else pooled[:, :, 0]
+    geometry = Geometry(
+        input_shape=source.shape[:2],
+        conv=outputs[0].geometry,  # type: ignore[arg-type]
+        pooled=outputs[2].geometry if settings.pooling else None,
     )
-    if kernel.bias:
-        conv += np.float32(kernel.bias)
-    activated = activate(conv, settings.activation)
-    pooled = None
-    if settings.pooling:
-        pooled = pool(
-            activated,
-            size=settings.pool_size,
-            stride=settings.effective_pool_stride,
-            mode=settings.pool_mode,  # type: ignore[arg-type]
-        )
-    geometry = compute_geometry(source.shape[:2], kernel.shape, settings)
     return PipelineResult(source, conv, activated, pooled, geometry, kernel, settings)

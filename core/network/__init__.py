@@ -10,6 +10,7 @@ The contract the window, the batch command and outside checks rely on::
 """
 
 from core.network.files import load_network, network_from_dict, save_network
+from core.network.geometry import PaneGeometry
 from core.network.layers import (
     ActivationLayer,
     ConvLayer,
@@ -31,6 +32,7 @@ __all__ = [
     "LayerOutput",
     "Network",
     "NetworkError",
+    "PaneGeometry",
     "PoolLayer",
     "load_network",
     "network_from_dict",
