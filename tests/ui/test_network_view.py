@@ -1,0 +1,450 @@
+"""The network widgets driven as a user drives them: menus, buttons, spin boxes, dialogs
+answered by monkeypatched QFileDialog, and real mouse moves and clicks on the view."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QFileDialog
+
+from core.network import ActivationLayer, ConvLayer, Network, PoolLayer, load_network
+from core.network.views import layer_grids
+from tests.ui.network_screenshots import example_run, main, two_layer_network
+from ui.network.layer_stack import LayerStackEditor
+from ui.network.layer_table import ROW_MIME
+from ui.network.network_view import NetworkView
+
+# ---------------------------------------------------------------------------------------------
+# NetworkView
+
+
+@pytest.fixture
+def view(qtbot):
+    view = NetworkView()
+    qtbot.addWidget(view)
+    view.resize(1400, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
+@pytest.fixture
+def shown(view, qapp):
+    """The view showing 8 filters + relu + pool + conv 16 + pool on the digit."""
+    _image, _network, outputs, grids = example_run(
+        "digit-7.png", two_layer_network(padding="valid")
+    )
+    view.show_outputs(outputs, grids)
+    qapp.processEvents()
+    return view, outputs, grids
+
+
+def _viewport_pos(view, scene_point: QPointF):
+    return view.graphics.mapFromScene(scene_point)
+
+
+def _move(view, scene_point):
+    # pyqtgraph's scene drops a move that comes too soon after the previous one: wait first.
+    QTest.qWait(50)
+    QTest.mouseMove(view.graphics.viewport(), _viewport_pos(view, scene_point))
+
+
+def _click(view, scene_point, button=Qt.MouseButton.LeftButton):
+    QTest.mouseClick(
+        view.graphics.viewport(), button, Qt.KeyboardModifier.NoModifier,
+        _viewport_pos(view, scene_point),
+    )  # fmt: skip
+
+
+def test_every_layer_gets_one_column_with_its_grid_and_title(shown):
+    view, outputs, grids = shown
+    assert view.layer_count() == 5
+    for column, output, grid in zip(view._columns, outputs, grids, strict=True):
+        assert np.array_equal(column.maps_item.image, grid.rgb)  # as drawn in the worker
+        assert output.name in column.title.text
+        assert "x".join(map(str, output.map.shape)) in column.title.text
+    # Conv layers show their filters; the others have no filter box.
+    assert [c.filters_item is not None for c in view._columns] == [1, 0, 0, 1, 0]
+    assert view._columns[3].filters.layout.columns == 8  # conv2: one row per filter
+
+
+def test_hovering_a_unit_emits_it_and_reads_value_and_field(shown, qtbot, qapp):
+    view, outputs, _ = shown
+    with qtbot.waitSignal(view.unitHovered, timeout=2000) as blocker:
+        _move(view, view.map_point(3, 5, 4, 6))
+        qapp.processEvents()
+    assert blocker.args == [3, 5, 4, 6]
+    value = outputs[3].map[4, 6, 5]
+    text = view.readout.text()
+    assert f"{value:.4g}" in text and "map 5 of 16" in text
+    # conv3 (valid) -> pool2 -> conv3 (valid): unit (4, 6) sees 8x8 pixels from (8, 12).
+    assert "sees 8x8 input pixels (rows 8..15, cols 12..19)" in text
+    assert view._columns[3].hover.isVisible()
+    # Off the maps (the title row): the hover is cleared.
+    with qtbot.waitSignal(view.hoverLeft, timeout=2000):
+        _move(view, view._columns[0].title.sceneBoundingRect().center())
+        qapp.processEvents()
+    assert not view._columns[3].hover.isVisible()
+
+
+def test_clicking_a_map_and_a_filter_emits_their_indices(shown, qtbot):
+    view, _outputs, _ = shown
+    with qtbot.waitSignal(view.mapClicked, timeout=2000) as blocker:
+        _click(view, view.map_point(2, 7, 0, 0))
+    assert blocker.args == [2, 7]
+    # conv2 has 8 input channels: cell 3 * 8 + 5 is filter 3's slice for input channel 5.
+    clicked, sliced = [], []
+    view.filterClicked.connect(lambda *args: clicked.append(args))
+    view.filterSliceClicked.connect(lambda *args: sliced.append(args))
+    _click(view, view.filter_point(3, 3 * 8 + 5, 2, 1))
+    assert clicked == [(3, 3)] and sliced == [(3, 3, 5)]
+    # A right click or a click on a gap selects nothing.
+    with qtbot.assertNotEmitted(view.mapClicked):
+        _click(view, view.map_point(2, 7, 0, 0), Qt.MouseButton.RightButton)
+        x, y, w, _ = view._columns[0].grid.layout.cell_rect(0)
+        _click(view, view._columns[0].maps_item.mapToScene(QPointF(x + w + 0.5, y + 2)))
+
+
+def test_hovering_a_filter_reads_the_weight(shown, qapp):
+    view, outputs, _ = shown
+    _move(view, view.filter_point(0, 6, 2, 0))
+    qapp.processEvents()
+    weight = outputs[0].layer.weights[6, 0, 2, 0]
+    assert f"filter 6 · weight (row 2, col 0) = <b>{weight:.4g}</b>" in view.readout.text()
+
+
+def test_a_new_run_of_the_same_network_updates_in_place(shown, qapp):
+    view, outputs, _ = shown
+    columns = list(view._columns)
+    filters_before = columns[0].filters
+    *_, outputs2, grids2 = example_run("street-scene.png", outputs_network(outputs))
+    view.show_outputs(outputs2, grids2)
+    assert view._columns == columns  # same items, new images
+    assert np.array_equal(columns[0].maps_item.image, grids2[0].rgb)
+    assert columns[0].filters is filters_before  # same layer object: filters not redrawn
+    # Another network rebuilds the columns.
+    other = Network((ConvLayer(np.ones((2, 1, 3, 3)), name="c"),))
+    _image, _, outputs3, grids3 = example_run("digit-7.png", other)
+    view.show_outputs(outputs3, grids3)
+    assert view.layer_count() == 1 and view._columns[0].key[0] == "c"
+    view.clear()
+    assert view.layer_count() == 0
+
+
+def outputs_network(outputs) -> Network:
+    return Network(tuple(output.layer for output in outputs))
+
+
+def test_selected_map_is_outlined_and_bad_calls_are_refused(shown):
+    view, outputs, grids = shown
+    view.set_selected_map(1, 4)
+    x, y, w, h = grids[1].layout.cell_rect(4)
+    assert view._columns[1].selected.isVisible()
+    assert view._columns[1].selected.rect().contains(x + w / 2, y + h / 2)
+    view.set_selected_map(None)
+    assert not view._columns[1].selected.isVisible()
+    with pytest.raises(ValueError):
+        view.show_outputs(outputs, grids[:2])
+
+
+def test_vector_outputs_are_shown_and_read(view, qapp):
+    from core.network import DenseLayer, FlattenLayer, run_network
+
+    network = Network(
+        (
+            ConvLayer(np.ones((2, 1, 3, 3)) / 9, padding="valid", name="c"),
+            PoolLayer("max", 2, name="p"),
+            FlattenLayer(name="flat"),
+            DenseLayer(np.eye(3, 18), name="fc"),
+        )
+    )
+    image = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
+    outputs = run_network(image, network)
+    view.show_outputs(outputs, layer_grids(outputs))
+    qapp.processEvents()
+    _move(view, view.map_point(3, 2, 0, 0))
+    qapp.processEvents()
+    assert f"fc · feature 2 = {outputs[3].map[2]:.4g}" in view.readout.text()
+
+
+# ---------------------------------------------------------------------------------------------
+# LayerStackEditor
+
+
+@pytest.fixture
+def editor(qtbot):
+    network = two_layer_network(padding="valid")
+    editor = LayerStackEditor(network, rng=np.random.default_rng(0))
+    qtbot.addWidget(editor)
+    editor.resize(600, 600)
+    editor.show()
+    editor.set_input((28, 28), 1)
+    return editor
+
+
+class Recorder:
+    def __init__(self, editor):
+        self.networks = []
+        self.messages = []
+        editor.networkChanged.connect(self.networks.append)
+        editor.message.connect(self.messages.append)
+
+
+def _cell(editor, row, column):
+    return editor.model.index(row, column).data()
+
+
+def test_table_lists_shapes_parameters_and_fields(editor):
+    assert editor.model.rowCount() == 5
+    rows = [[_cell(editor, r, c) for c in range(6)] for r in range(5)]
+    assert rows[0] == ["1", "conv1", "conv: 8 filters 3x3, stride 1, valid", "26x26x8", "80", "3x3"]
+    assert rows[3][2:] == ["conv: 16 filters 3x3x8, stride 1, valid", "11x11x16", "1,168", "8x8"]
+    assert [row[5] for row in rows] == ["3x3", "3x3", "4x4", "8x8", "10x10"]
+    editor.set_input((64, 48), 1)  # the input changed: shapes follow, no edit
+    assert _cell(editor, 0, 3) == "62x46x8"
+
+
+def test_add_conv_after_the_selection_takes_the_channels_there(editor):
+    record = Recorder(editor)
+    editor.select(2)
+    editor.add_conv_action.trigger()
+    network = editor.network()
+    assert [layer.name for layer in network] == [
+        "conv1", "relu1", "pool1", "conv3", "conv2", "pool2",
+    ]  # fmt: skip
+    assert network.layers[3].weights.shape == (8, 8, 3, 3)  # takes pool1's 8 channels
+    # He init: std sqrt(2 / (8 * 3 * 3)) = 0.167; 576 draws land near it.
+    assert network.layers[3].weights.std() == pytest.approx(np.sqrt(2 / 72), rel=0.15)
+    assert network.layers[4].in_channels == 8  # conv2 unchanged: 8 in, 8 out before it
+    assert record.networks == [network]  # one signal for one action
+    assert editor.selected_index() == 3
+
+
+def test_add_each_kind_from_the_menu(editor):
+    record = Recorder(editor)
+    editor.select(None)
+    editor.add_activation_action.trigger()
+    editor.add_pool_action.trigger()
+    editor.add_bank_actions["Lines, 4 orientations"].trigger()
+    names = [layer.name for layer in editor.network()]
+    assert names[-3:] == ["relu2", "pool3", "conv3"]
+    bank = editor.network().layers[-1]
+    assert bank.weights.shape == (4, 16, 3, 3)
+    assert np.array_equal(bank.weights[0, 5], [[1, 1, 1], [0, 0, 0], [-1, -1, -1]])
+    assert len(record.networks) == 3
+
+
+def test_remove_then_undo_and_redo(editor, qtbot):
+    record = Recorder(editor)
+    before = editor.network()
+    editor.select(0)
+    qtbot.mouseClick(editor.remove_button, Qt.MouseButton.LeftButton)
+    after = editor.network()
+    assert [layer.name for layer in after] == ["relu1", "pool1", "conv2", "pool2"]
+    assert after.layers[2].in_channels == 1  # conv2 now gets the image's one channel
+    assert "conv2 now takes 1 input channel(s)" in record.messages[-1]
+    assert np.array_equal(after.layers[2].weights[:, 0], before.layers[3].weights[:, 0])
+    qtbot.mouseClick(editor.undo_button, Qt.MouseButton.LeftButton)
+    assert editor.network() is before
+    qtbot.mouseClick(editor.redo_button, Qt.MouseButton.LeftButton)
+    assert editor.network() is after
+    assert record.networks == [after, before, after]
+
+
+def test_move_buttons_and_their_limits(editor, qtbot):
+    editor.select(1)
+    qtbot.mouseClick(editor.up_button, Qt.MouseButton.LeftButton)
+    assert [layer.name for layer in editor.network()][:2] == ["relu1", "conv1"]
+    assert editor.selected_index() == 0
+    assert not editor.up_button.isEnabled()
+    editor.select(4)
+    assert not editor.down_button.isEnabled()
+    editor.select(2)
+    qtbot.mouseClick(editor.down_button, Qt.MouseButton.LeftButton)
+    assert [layer.name for layer in editor.network()] == [
+        "relu1", "conv1", "conv2", "pool1", "pool2",
+    ]  # fmt: skip
+
+
+def test_drag_and_drop_moves_a_layer(editor):
+    record = Recorder(editor)
+    model = editor.model
+    data = model.mimeData([model.index(4, 1)])
+    assert data.hasFormat(ROW_MIME)
+    # Dropped in the gap above row 1 (the view's row argument), as a drag there does.
+    model.dropMimeData(data, Qt.DropAction.MoveAction, 1, 0, model.index(-1, -1))
+    assert [layer.name for layer in editor.network()] == [
+        "conv1", "pool2", "relu1", "pool1", "conv2",
+    ]  # fmt: skip
+    # Dropped onto row 4 (the last one): it takes that place.
+    data = model.mimeData([model.index(1, 0)])
+    model.dropMimeData(data, Qt.DropAction.MoveAction, -1, -1, model.index(4, 0))
+    assert [layer.name for layer in editor.network()][-1] == "pool2"
+    assert len(record.networks) == 2
+
+
+def test_configure_a_conv_layer(editor):
+    record = Recorder(editor)
+    editor.select(0)
+    old = editor.network().layers[0]
+    editor.config.filters.setValue(12)
+    conv1, conv2 = editor.network().layers[0], editor.network().layers[3]
+    assert conv1.weights.shape == (12, 1, 3, 3)
+    assert np.array_equal(conv1.weights[:8], old.weights)  # kept filters stay
+    assert conv2.in_channels == 12  # the next conv follows, and the user is told
+    assert (
+        "conv2 now takes 12 input channel(s); its 4 new slice(s) start He-random"
+        in (record.messages[-1])
+    )
+    editor.config.kernel_size.setValue(5)
+    grown = editor.network().layers[0].weights
+    assert grown.shape == (12, 1, 5, 5)
+    assert np.array_equal(grown[:8, :, 1:4, 1:4], old.weights)  # centred, ring of zeros
+    assert not grown[:, :, 0, :].any()
+    editor.config.padding.setCurrentText("pixels")
+    editor.config.padding_pixels.setValue(2)
+    editor.config.stride.setValue(2)
+    editor.config.border.setCurrentText("reflect")
+    conv = editor.network().layers[0]
+    assert (conv.padding, conv.stride, conv.border) == (2, 2, "reflect")
+    assert _cell(editor, 0, 3) == "14x14x12"  # (28 + 4 - 5) // 2 + 1
+    assert len(record.networks) == 6  # filters, kernel, padding, pixels, stride, border
+
+
+def test_a_burst_of_changes_to_one_setting_is_one_undo_step(editor):
+    editor.select(0)
+    before = editor.network()
+    for count in (9, 10, 11):
+        editor.config.filters.setValue(count)
+    assert editor.undo_stack.count() == 1
+    editor.undo_action.trigger()
+    assert editor.network() is before
+    assert editor.config.filters.value() == 8  # the controls show the network again
+
+
+def test_configure_activation_and_pool(editor):
+    editor.select(1)
+    editor.config.function.setCurrentText("tanh")
+    assert editor.network().layers[1].function == "tanh"
+    editor.select(2)
+    editor.config.pool_size.setValue(3)
+    pool = editor.network().layers[2]
+    assert (pool.size, pool.stride) == (3, 3)  # the stride followed the size
+    editor.config.pool_mode.setCurrentText("avg")
+    assert editor.network().layers[2].mode == "avg"
+    editor.config.pool_name.setText("smooth")
+    editor.config.pool_name.editingFinished.emit()
+    assert editor.network().layers[2].name == "smooth"
+
+
+def test_invalid_edits_are_refused_with_a_message_and_change_nothing(editor):
+    record = Recorder(editor)
+    before = editor.network()
+    editor.select(0)
+    editor.config.kernel_size.setValue(27)  # pool2 no longer fits in the 28x28 digit
+    assert editor.network() is before and record.networks == []
+    assert "refused" in record.messages[-1] and "28x28" in record.messages[-1]
+    assert editor.config.kernel_size.value() == 3  # the control shows the network again
+    editor.config.conv_name.setText("pool1")
+    editor.config.conv_name.editingFinished.emit()
+    assert "own, non-empty name" in record.messages[-1]
+    assert editor.network() is before
+    assert "refused" in editor.status.text()
+
+
+def test_the_last_layer_cannot_be_removed(qtbot):
+    editor = LayerStackEditor(Network((PoolLayer(name="p"),)))
+    qtbot.addWidget(editor)
+    record = Recorder(editor)
+    editor.select(0)
+    assert not editor.remove_button.isEnabled()
+    editor.remove_action.trigger()
+    assert "at least one layer" in record.messages[-1]
+    assert record.networks == []
+
+
+def test_save_and_open_through_the_dialogs(editor, qtbot, monkeypatch, tmp_path):
+    record = Recorder(editor)
+    target = tmp_path / "mine"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), ""))
+    qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    saved = load_network(tmp_path / "mine.json")
+    assert [layer.name for layer in saved] == [layer.name for layer in editor.network()]
+    assert np.array_equal(saved.layers[3].weights, editor.network().layers[3].weights)
+
+    other = Network((ActivationLayer("abs", name="a"), PoolLayer("avg", 3, name="b")))
+    other.save(tmp_path / "other.json")
+    monkeypatch.setattr(
+        QFileDialog, "getOpenFileName",
+        lambda *args, **kwargs: (str(tmp_path / "other.json"), ""),
+    )  # fmt: skip
+    qtbot.mouseClick(editor.open_button, Qt.MouseButton.LeftButton)
+    assert [layer.name for layer in editor.network()] == ["a", "b"]
+    assert editor.network().layers[1].size == 3
+    assert len(record.networks) == 1
+
+
+def test_unusable_files_and_failed_saves_change_nothing(editor, qtbot, monkeypatch, tmp_path):
+    record = Recorder(editor)
+    before = editor.network()
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"format": "convscope-network", "version": 1, "layers": [
+        {"type": "conv", "name": "c", "weights": [[[[1, 2], [3]]]]}]}))  # fmt: skip
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
+    qtbot.mouseClick(editor.open_button, Qt.MouseButton.LeftButton)
+    assert editor.network() is before and record.networks == []
+    assert "Could not load bad.json" in record.messages[-1] and "'c'" in record.messages[-1]
+
+    missing_dir = tmp_path / "no" / "such" / "dir" / "net.json"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(missing_dir), ""))
+    qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    assert "Could not save net.json" in record.messages[-1]
+    assert not missing_dir.exists()
+    # Cancelled dialogs do nothing.
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: ("", ""))
+    qtbot.mouseClick(editor.open_button, Qt.MouseButton.LeftButton)
+    assert editor.network() is before
+
+
+def test_start_from_an_example_is_undoable(editor):
+    record = Recorder(editor)
+    before = editor.network()
+    editor.preset_actions["Keras Conv2D(32, 3x3) + MaxPooling2D"].trigger()
+    assert [_cell(editor, r, 3) for r in range(3)] == ["26x26x32", "26x26x32", "13x13x32"]
+    assert "26x26x32" in record.messages[-1]  # the lesson is shown
+    editor.preset_actions["Two layers: the field grows"].trigger()
+    assert [_cell(editor, r, 5) for r in range(6)] == [
+        "3x3", "3x3", "4x4", "8x8", "8x8", "10x10",
+    ]  # fmt: skip
+    editor.undo_action.trigger()
+    editor.undo_action.trigger()
+    assert editor.network() is before
+    assert len(record.networks) == 4
+
+
+def test_a_loaded_network_that_does_not_fit_is_kept_and_flagged(editor, tmp_path):
+    record = Recorder(editor)
+    deep = Network(tuple(PoolLayer("max", 2, name=f"p{i}") for i in range(6)))
+    deep.save(tmp_path / "deep.json")
+    assert editor.load_file(tmp_path / "deep.json")
+    # 28 -> 14 -> 7 -> 3 -> 1: p4 has no 2x2 window left, and p5 runs after it.
+    assert "does not run on the current 28x28 input: p4" in record.messages[-1]
+    assert _cell(editor, 3, 3) == "1x1x1"
+    assert _cell(editor, 4, 3) == "— (see tooltip)"
+    assert "too small" in editor.model.index(4, 3).data(Qt.ItemDataRole.ToolTipRole)
+    assert "cannot run: p4 does not" in editor.model.index(5, 3).data(Qt.ItemDataRole.ToolTipRole)
+    # Edits are still possible on a network that already did not fit.
+    editor.select(0)
+    editor.config.pool_mode.setCurrentText("min")
+    assert editor.network().layers[0].mode == "min"
+
+
+def test_screenshot_script_renders_every_widget(qapp, tmp_path):
+    main(str(tmp_path))
+    shots = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert len(shots) == 6
+    assert all((tmp_path / name).stat().st_size > 5000 for name in shots)
