@@ -24,7 +24,7 @@ from core.network.editing import bank_conv, random_conv
 from core.network.views import layer_grids
 from resources import RESOURCES
 
-VIEW_MAX_SIDE = 160  # cells larger than this are sampled: more than a column shows anyway
+VIEW_MAX_SIDE = 320  # larger cells are sampled: a column shows no more than this
 
 
 def two_layer_network(seed: int = 7, padding: str = "same") -> Network:

@@ -28,6 +28,7 @@ _HOVER_PEN = QColor(255, 215, 0)  # gold: visible on grey, coolwarm and RdBu ali
 _SELECTED_PEN = QColor(0, 200, 120)
 _TITLE_COLOUR = "#e8e8e8"
 _FILTER_MIN_HEIGHT = 160
+_MIN_MARKER_PIXELS = 6
 _NOTE_COLOUR = "#a8a8a8"
 
 
@@ -79,9 +80,11 @@ class _Column:
     hover: QGraphicsRectItem
     selected: QGraphicsRectItem
     note: pg.LabelItem
+    label: pg.TextItem
     filters_box: pg.ViewBox | None = None
     filters_item: pg.ImageItem | None = None
     filters_gaps: QGraphicsPathItem | None = None
+    filter_hover: QGraphicsRectItem | None = None
     grid: GridImage | None = None
     filters: GridImage | None = None
     key: object = field(default=None)
@@ -220,10 +223,14 @@ class NetworkView(QWidget):
             selected.setPen(_cosmetic_pen(_SELECTED_PEN, 2))
             selected.hide()
             note = pg.LabelItem(justify="center")
+            # The hovered map's number, on the map itself (a TextItem keeps its screen size).
+            label = pg.TextItem(color=_HOVER_PEN, fill=pg.mkBrush(0, 0, 0, 160), anchor=(0, 0))
+            label.hide()
+            maps_box.addItem(label, ignoreBounds=True)
             layout.addItem(title, 0, index)
             layout.addItem(maps_box, 1, index)
             column = _Column(
-                title, maps_box, maps_item, gaps, hover, selected, note, key=column_key
+                title, maps_box, maps_item, gaps, hover, selected, note, label, key=column_key
             )
             if column_key[2]:
                 column.filters_box, column.filters_item = _image_box()
@@ -231,6 +238,9 @@ class NetworkView(QWidget):
                 column.filters_box.setMinimumHeight(_FILTER_MIN_HEIGHT)
                 column.filters_gaps = QGraphicsPathItem(column.filters_item)
                 column.filters_gaps.setPen(_cosmetic_pen(QColor(*GAP_COLOUR)))
+                column.filter_hover = QGraphicsRectItem(column.filters_item)
+                column.filter_hover.setPen(_cosmetic_pen(_HOVER_PEN, 2))
+                column.filter_hover.hide()
                 layout.addItem(column.filters_box, 2, index)
             layout.addItem(note, 3, index)
             self._columns.append(column)
@@ -269,6 +279,7 @@ class NetworkView(QWidget):
                 height, width = filters.layout.shape
                 column.filters_box.setRange(QRectF(0, 0, width, height), padding=0.02)
         column.hover.hide()
+        column.label.hide()
 
     # ------------------------------------------------------------------ mouse
 
@@ -301,6 +312,9 @@ class NetworkView(QWidget):
         hit = self._hit(scene_pos)
         for column in self._columns:
             column.hover.hide()
+            column.label.hide()
+            if column.filter_hover is not None:
+                column.filter_hover.hide()
         if hit is None:
             if self._hovered is not None:
                 self._hovered = None
@@ -309,10 +323,21 @@ class NetworkView(QWidget):
         kind, index, (channel, row, col) = hit
         column = self._columns[index]
         if kind == "filter":
+            column.filter_hover.setRect(QRectF(*column.filters.layout.cell_rect(channel)))
+            column.filter_hover.show()
             self._read_filter(index, channel, row, col)
             return
-        column.hover.setRect(self._unit_rect(column.grid, channel, row, col))
+        rect = self._unit_rect(column.grid, channel, row, col)
+        # A unit of a large map is smaller than a screen pixel: keep the marker visible.
+        pixel_w, pixel_h = column.maps_box.viewPixelSize()
+        grow_x = max(0.0, _MIN_MARKER_PIXELS * pixel_w - rect.width()) / 2
+        grow_y = max(0.0, _MIN_MARKER_PIXELS * pixel_h - rect.height()) / 2
+        column.hover.setRect(rect.adjusted(-grow_x, -grow_y, grow_x, grow_y))
         column.hover.show()
+        x, y, _, _ = column.grid.layout.cell_rect(channel)
+        column.label.setText(f"map {channel}")
+        column.label.setPos(x, y)
+        column.label.show()
         self._read_unit(index, channel, row, col)
         unit = (index, channel, row, col)
         if unit != self._hovered:
