@@ -1,6 +1,7 @@
 """Render the network widgets offscreen with real networks and save PNGs to look at.
 
     python -m tests.ui.network_screenshots [OUT_DIR]     (default: /tmp/netview-shots)
+    python -m tests.ui.network_screenshots --demo [IMAGE]  (both widgets wired, by hand)
 
 Networks: 8 filters + ReLU + pool + conv 16 + pool, on the digit and on the street scene
 (grey), and the line-detector bank on the street scene. Also used by the UI tests as the
@@ -103,5 +104,46 @@ def main(out_dir: str = "/tmp/netview-shots") -> None:
     print(f"screenshots in {out}")
 
 
+def demo(image_name: str = "digit-7.png") -> None:
+    """A window with both widgets wired as the main window will wire them (synchronously here;
+    the window runs the network and draws the grids in its worker), to try them by hand."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication, QSplitter
+
+    from ui.network.layer_stack import LayerStackEditor
+    from ui.network.network_view import NetworkView
+
+    app = QApplication.instance() or QApplication([])
+    image = to_grayscale(load_image(RESOURCES / image_name))
+    window = QSplitter(Qt.Orientation.Horizontal)
+    window.setWindowTitle("ConvScope network demo")
+    editor = LayerStackEditor(two_layer_network(padding="valid"))
+    editor.set_input(image.shape[:2], 1)
+    view = NetworkView()
+    window.addWidget(editor)
+    window.addWidget(view)
+    window.setSizes([520, 1300])
+
+    def run(network: Network) -> None:
+        try:
+            outputs = run_network(image, network)
+        except ValueError as exc:  # NetworkError: the editor already flagged the layer
+            view.clear()
+            view.readout.setText(str(exc))
+            return
+        view.show_outputs(outputs, layer_grids(outputs, max_side=VIEW_MAX_SIDE))
+
+    editor.networkChanged.connect(run)
+    view.mapClicked.connect(lambda layer, channel: view.set_selected_map(layer, channel))
+    view.filterClicked.connect(lambda layer, out: editor.select(layer))
+    run(editor.network())
+    window.resize(1820, 900)
+    window.show()
+    app.exec()
+
+
 if __name__ == "__main__":
-    main(*sys.argv[1:2])
+    if sys.argv[1:2] == ["--demo"]:
+        demo(*sys.argv[2:3])
+    else:
+        main(*sys.argv[1:2])

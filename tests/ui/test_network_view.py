@@ -7,11 +7,18 @@ import json
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QApplication, QFileDialog
 
-from core.network import ActivationLayer, ConvLayer, Network, PoolLayer, load_network
+from core.network import (
+    ActivationLayer,
+    ConvLayer,
+    Network,
+    PoolLayer,
+    load_network,
+    run_network,
+)
 from core.network.views import layer_grids
 from tests.ui.network_screenshots import example_run, main, two_layer_network
 from ui.network.layer_stack import LayerStackEditor
@@ -448,3 +455,21 @@ def test_screenshot_script_renders_every_widget(qapp, tmp_path):
     shots = sorted(p.name for p in tmp_path.glob("*.png"))
     assert len(shots) == 6
     assert all((tmp_path / name).stat().st_size > 5000 for name in shots)
+
+
+def test_a_mouse_held_still_reads_the_next_run_and_leaving_clears(shown, qtbot, qapp):
+    view, outputs, _ = shown
+    _move(view, view.map_point(0, 1, 10, 12))
+    qapp.processEvents()
+    assert f"= <b>{outputs[0].map[10, 12, 1]:.4g}</b>" in view.readout.text()
+    # The next frame (live video) arrives while the mouse stays put: the readout follows.
+    image, network, _, _ = example_run("digit-7.png", outputs_network(outputs))
+    outputs2 = run_network(np.ascontiguousarray(image[::-1]), network)
+    with qtbot.assertNotEmitted(view.unitHovered):  # same unit: no new hover signal
+        view.show_outputs(outputs2, layer_grids(outputs2))
+    value = outputs2[0].map[10, 12, 1]
+    assert value != outputs[0].map[10, 12, 1]
+    assert f"= <b>{value:.4g}</b>" in view.readout.text()
+    with qtbot.waitSignal(view.hoverLeft, timeout=2000):
+        QApplication.sendEvent(view.graphics.viewport(), QEvent(QEvent.Type.Leave))
+    assert not view._columns[0].hover.isVisible()

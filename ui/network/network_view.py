@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
@@ -127,10 +127,12 @@ class NetworkView(QWidget):
         self._columns: list[_Column] = []
         self._outputs: list[LayerOutput] = []
         self._hovered: tuple[int, int, int, int] | None = None
+        self._mouse_at: QPointF | None = None  # scene position, while the mouse is over us
         self._filter_cache: dict[int, tuple[ConvLayer, GridImage]] = {}
         scene = self.graphics.scene()
         scene.sigMouseMoved.connect(self._on_mouse_moved)
         scene.sigMouseClicked.connect(self._on_mouse_clicked)
+        self.graphics.viewport().installEventFilter(self)
 
     # ------------------------------------------------------------------ public API
 
@@ -156,13 +158,16 @@ class NetworkView(QWidget):
         ]
         if key != [column.key for column in self._columns]:
             self._rebuild(key)
+            self._hovered = None
         for index, (output, grid, filt) in enumerate(zip(outputs, grids, filters, strict=True)):
             self._update_column(self._columns[index], output, grid, filt)
-        self._hovered = None
+        if self._mouse_at is not None:  # a mouse held still reads the new values (live video)
+            self._on_mouse_moved(self._mouse_at)
 
     def clear(self) -> None:
         """Show nothing (no network or no input)."""
         self._outputs = []
+        self._hovered = None
         self._rebuild([])
         self.readout.setText("")
 
@@ -308,8 +313,15 @@ class NetworkView(QWidget):
                     return kind, index, found
         return None
 
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Leave and watched is self.graphics.viewport():
+            self._mouse_at = None
+            self._on_mouse_moved(None)
+        return super().eventFilter(watched, event)
+
     def _on_mouse_moved(self, scene_pos) -> None:
-        hit = self._hit(scene_pos)
+        self._mouse_at = None if scene_pos is None else QPointF(scene_pos)
+        hit = None if scene_pos is None else self._hit(scene_pos)
         for column in self._columns:
             column.hover.hide()
             column.label.hide()
