@@ -473,3 +473,15 @@ def test_a_mouse_held_still_reads_the_next_run_and_leaving_clears(shown, qtbot, 
     with qtbot.waitSignal(view.hoverLeft, timeout=2000):
         QApplication.sendEvent(view.graphics.viewport(), QEvent(QEvent.Type.Leave))
     assert not view._columns[0].hover.isVisible()
+
+
+def test_delete_key_removes_and_an_unchanged_name_is_no_edit(editor, qtbot):
+    record = Recorder(editor)
+    editor.select(1)
+    editor.table.setFocus()
+    QTest.keyClick(editor.table, Qt.Key.Key_Delete)
+    assert [layer.name for layer in editor.network()] == ["conv1", "pool1", "conv2", "pool2"]
+    editor.select(0)
+    editor.config.conv_name.editingFinished.emit()  # focus left the box, name unchanged
+    assert len(record.networks) == 1
+    assert editor.undo_stack.count() == 1

@@ -467,6 +467,8 @@ class LayerStackEditor(QWidget):
         if index is None:
             return
         layer = self._network.layers[index]
+        if field == "name" and value == layer.name:
+            return  # the name box lost focus without a change: not an edit
 
         def build():
             changed = editing.reconfigure(layer, field, value, self._rng)
