@@ -239,10 +239,12 @@ def layer_grid(
     columns = min(columns, count)
     step = 1 if max_side is None else max(1, math.ceil(max(h, w) / max(1, max_side)))
     cell_shape = (math.ceil(h / step), math.ceil(w / step))
+    signed = None
     if levels is None:
         levels = compute_levels(cells)
+        signed = levels[0] < 0  # compute_levels is symmetric exactly when the map is signed
     if colormap is None:
-        colormap = default_colormap(is_signed(cells))
+        colormap = default_colormap(is_signed(cells) if signed is None else signed)
     layout = GridLayout(count, cell_shape, columns, zoom=zoom, step=step)
     return _draw(cells, layout, levels, colormap)
 
