@@ -485,3 +485,20 @@ def test_delete_key_removes_and_an_unchanged_name_is_no_edit(editor, qtbot):
     editor.config.conv_name.editingFinished.emit()  # focus left the box, name unchanged
     assert len(record.networks) == 1
     assert editor.undo_stack.count() == 1
+
+
+def test_fit_to_input_refits_the_first_conv_to_a_colour_input(editor):
+    record = Recorder(editor)
+    editor.set_input((28, 28), 3)  # the window switched to colour: conv1 takes 1 channel
+    assert "takes 1 input channel(s), gets 3" in editor.model.index(0, 3).data(
+        Qt.ItemDataRole.ToolTipRole
+    )
+    before = editor.network().layers[0].weights
+    assert editor.fit_to_input()
+    conv1 = editor.network().layers[0]
+    assert conv1.weights.shape == (8, 3, 3, 3)
+    assert np.array_equal(conv1.weights[:, :1], before)
+    assert _cell(editor, 0, 3) == "26x26x8"
+    assert "conv1 now takes 3 input channel(s)" in record.messages[-1]
+    assert not editor.fit_to_input()  # nothing left to fit: no edit
+    assert len(record.networks) == 1

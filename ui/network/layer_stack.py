@@ -121,7 +121,20 @@ class LayerStackEditor(QWidget):
         self._refresh_table()
 
     def input_shape(self) -> tuple[tuple[int, int], int]:
+        """The input's (H, W) and channels, as last given to :meth:`set_input`."""
         return self._input_shape, self._input_channels
+
+    def fit_to_input(self) -> bool:
+        """Refit every conv layer to the channels that reach it from the current input (say
+        after the window switched from grey to colour), as one undoable action; False if
+        nothing needed refitting."""
+        network, notes = editing.fit_channels(self._network.layers, self._input_channels, self._rng)
+        if not notes:
+            return False
+        network = Network(network.layers, name=self._network.name)
+        return self._push(
+            network, "Fit to the input's channels", self.selected_index(), notes=notes
+        )
 
     def selected_index(self) -> int | None:
         """Row of the selected layer, or None."""
