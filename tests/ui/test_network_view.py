@@ -502,3 +502,26 @@ def test_fit_to_input_refits_the_first_conv_to_a_colour_input(editor):
     assert "conv1 now takes 3 input channel(s)" in record.messages[-1]
     assert not editor.fit_to_input()  # nothing left to fit: no edit
     assert len(record.networks) == 1
+
+
+def test_set_filter_edits_one_slice_and_merges_a_drag(editor):
+    record = Recorder(editor)
+    before = editor.network()
+    kernel = np.arange(9, dtype=np.float32).reshape(3, 3)
+    assert editor.set_filter(3, 2, 5, kernel, bias=0.5)
+    assert editor.set_filter(3, 2, 5, kernel * 2)  # the drag goes on: same undo step
+    conv2 = editor.network().layers[3]
+    assert np.array_equal(conv2.weights[2, 5], kernel * 2)
+    assert conv2.bias[2] == 0.5
+    others = np.ones(conv2.weights.shape, bool)
+    others[2, 5] = False
+    assert np.array_equal(conv2.weights[others], before.layers[3].weights[others])
+    assert editor.undo_stack.count() == 1 and len(record.networks) == 2
+    editor.undo_action.trigger()
+    assert editor.network() is before
+    assert not editor.set_filter(3, 2, 5, np.zeros((5, 5)))
+    assert "filters are 3x3" in record.messages[-1]
+    assert not editor.set_filter(1, 0, 0, kernel)
+    assert "not a conv layer" in record.messages[-1]
+    assert not editor.set_filter(3, 16, 0, kernel)
+    assert "no filter 16" in record.messages[-1]

@@ -10,6 +10,7 @@ the network stays as it was and ``message`` says why.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +135,51 @@ class LayerStackEditor(QWidget):
         network = Network(network.layers, name=self._network.name)
         return self._push(
             network, "Fit to the input's channels", self.selected_index(), notes=notes
+        )
+
+    def set_filter(
+        self,
+        layer_index: int,
+        out_channel: int,
+        in_channel: int,
+        kernel: np.ndarray,
+        bias: float | None = None,
+    ) -> bool:
+        """Replace one filter slice (and optionally its bias) of a conv layer, as the kernel
+        editor does when a filter is edited there. Consecutive edits of the same slice merge
+        into one undo step (a drag in the editor). False (and a message) if refused."""
+        layer = self._network.layers[layer_index] if 0 <= layer_index < len(self._network) else None
+        if not isinstance(layer, ConvLayer):
+            self._say(f"Layer {layer_index + 1} is not a conv layer: it has no filters.")
+            return False
+        kernel = np.asarray(kernel, dtype=np.float32)
+        if kernel.shape != layer.kernel_size:
+            kh, kw = layer.kernel_size
+            self._say(
+                f"{layer.name}'s filters are {kh}x{kw}; change the layer's kernel size to use a "
+                f"{kernel.shape[0]}x{kernel.shape[1]} kernel."
+            )
+            return False
+        if not (0 <= out_channel < layer.out_channels and 0 <= in_channel < layer.in_channels):
+            self._say(f"{layer.name} has no filter {out_channel} for input channel {in_channel}.")
+            return False
+        weights = np.array(layer.weights)
+        weights[out_channel, in_channel] = kernel
+        biases = np.array(layer.bias)
+        if bias is not None:
+            biases[out_channel] = bias
+        text = f"Edit {layer.name} filter {out_channel}"
+        return self._attempt(
+            lambda: editing.replace_layer(
+                self._network,
+                layer_index,
+                replace(layer, weights=weights, bias=biases),
+                self._input_channels,
+                self._rng,
+            ),
+            text,
+            layer_index,
+            merge_key=("filter", layer_index, out_channel, in_channel),
         )
 
     def selected_index(self) -> int | None:
