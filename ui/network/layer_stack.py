@@ -1,21 +1,19 @@
 """The layer stack: list, add, remove, reorder and configure a network's layers.
 
-The editor holds one immutable :class:`Network`. Every user action (a button, a menu entry,
-a drag, one settings change) becomes one command on a ``QUndoStack`` that swaps the old
-network for the new one and emits ``networkChanged(network)`` once. The network logic itself
-(refitting channels, resizing kernels, summaries) is Qt-free, in :mod:`core.network.editing`.
-An edit that cannot be built, or that would no longer run on the current input, is refused:
-the network stays as it was and ``message`` says why.
+A view of a :class:`~ui.network.network_document.NetworkDocument` (which holds the network,
+its undo history and the input, and refuses edits that cannot work): a table of the layers
+(name, kind, output shape, parameters, receptive field) that rows can be dragged in, the
+selected layer's settings, buttons and menus to add, remove, move, open, save and start from
+an example. Every user action is one edit: one ``networkChanged`` and one undo step.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -30,49 +28,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.images import SaveError
-from core.network import ActivationLayer, ConvLayer, Network, NetworkError, PoolLayer, editing
-from core.network.files import load_network, save_network
+from core.network import Network, editing
 from ui.network.layer_config import LayerConfigPanel
 from ui.network.layer_table import LayerTableModel
+from ui.network.network_document import NEW_CONV_FILTERS, NEW_CONV_SIZE, NetworkDocument
 
 FILE_FILTER = "ConvScope network (*.json);;All files (*)"
-DEFAULT_INPUT = ((28, 28), 1)  # until the window says what the input is: the lecture's digit
-NEW_CONV_FILTERS = 8
-NEW_CONV_SIZE = 3
-
-
-def _default_network(rng: np.random.Generator) -> Network:
-    return editing.example_network("Keras Conv2D(32, 3x3) + MaxPooling2D", 1, rng)
-
-
-class _NetworkCommand(QUndoCommand):
-    """Swap the editor's network; merges a burst of changes to one setting of one layer."""
-
-    MERGE_ID = 1901
-
-    def __init__(self, editor, old, new, text, select, merge_key=None) -> None:
-        super().__init__(text)
-        self._editor = editor
-        self.old, self.new = old, new
-        self.old_select = editor.selected_index()
-        self.new_select = select
-        self.merge_key = merge_key
-
-    def id(self) -> int:
-        return self.MERGE_ID if self.merge_key is not None else -1
-
-    def mergeWith(self, other) -> bool:
-        if other.merge_key is None or other.merge_key != self.merge_key:
-            return False
-        self.new, self.new_select = other.new, other.new_select
-        return True
-
-    def redo(self) -> None:
-        self._editor._show(self.new, self.new_select)
-
-    def undo(self) -> None:
-        self._editor._show(self.old, self.old_select)
 
 
 class LayerStackEditor(QWidget):
@@ -95,47 +56,44 @@ class LayerStackEditor(QWidget):
         parent: QWidget | None = None,
         *,
         rng: np.random.Generator | None = None,
+        document: NetworkDocument | None = None,
     ) -> None:
         super().__init__(parent)
-        self._rng = rng if rng is not None else np.random.default_rng()
-        self._network = network if network is not None else _default_network(self._rng)
-        self._input_shape, self._input_channels = DEFAULT_INPUT
-        self._last_dir = ""
-        self.undo_stack = QUndoStack(self)
+        #: The state this editor shows and edits; the window may share it with other views.
+        self.document = document if document is not None else NetworkDocument(network, rng=rng)
+        self.undo_stack = self.document.undo_stack
         self._build()
-        self._show(self._network, 0)
+        self.document.networkChanged.connect(self._on_network_changed)
+        self.document.networkChanged.connect(self.networkChanged)
+        self.document.message.connect(self._on_message)
+        self.document.selectRequested.connect(self._on_select_requested)
+        self.document.inputChanged.connect(self._refresh_table)
+        self._refresh_table()
+        self.select(0)
 
     # ------------------------------------------------------------------ public API
 
     def network(self) -> Network:
         """The network as it stands."""
-        return self._network
+        return self.document.network()
 
-    def set_network(self, network: Network, text: str = "Replace network") -> None:
+    def set_network(self, network: Network, text: str = "Replace network") -> bool:
         """Replace the whole network as one undoable action (emits ``networkChanged``)."""
-        self._push(network, text, 0)
+        return self.document.set_network(network, text)
 
     def set_input(self, shape: tuple[int, int], channels: int) -> None:
         """Tell the editor the input's (H, W) and channels: shapes and fields follow it, and
         edits that would not run on it are refused. Not an edit: emits nothing."""
-        self._input_shape, self._input_channels = (int(shape[0]), int(shape[1])), int(channels)
-        self._refresh_table()
+        self.document.set_input(shape, channels)
 
     def input_shape(self) -> tuple[tuple[int, int], int]:
         """The input's (H, W) and channels, as last given to :meth:`set_input`."""
-        return self._input_shape, self._input_channels
+        return self.document.input_shape()
 
     def fit_to_input(self) -> bool:
-        """Refit every conv layer to the channels that reach it from the current input (say
-        after the window switched from grey to colour), as one undoable action; False if
-        nothing needed refitting."""
-        network, notes = editing.fit_channels(self._network.layers, self._input_channels, self._rng)
-        if not notes:
-            return False
-        network = Network(network.layers, name=self._network.name)
-        return self._push(
-            network, "Fit to the input's channels", self.selected_index(), notes=notes
-        )
+        """Refit conv layers to the input's channels (one undoable action); False if none
+        needed it. See :meth:`NetworkDocument.fit_to_input`."""
+        return self.document.fit_to_input()
 
     def set_filter(
         self,
@@ -145,42 +103,8 @@ class LayerStackEditor(QWidget):
         kernel: np.ndarray,
         bias: float | None = None,
     ) -> bool:
-        """Replace one filter slice (and optionally its bias) of a conv layer, as the kernel
-        editor does when a filter is edited there. Consecutive edits of the same slice merge
-        into one undo step (a drag in the editor). False (and a message) if refused."""
-        layer = self._network.layers[layer_index] if 0 <= layer_index < len(self._network) else None
-        if not isinstance(layer, ConvLayer):
-            self._say(f"Layer {layer_index + 1} is not a conv layer: it has no filters.")
-            return False
-        kernel = np.asarray(kernel, dtype=np.float32)
-        if kernel.shape != layer.kernel_size:
-            kh, kw = layer.kernel_size
-            self._say(
-                f"{layer.name}'s filters are {kh}x{kw}; change the layer's kernel size to use a "
-                f"{kernel.shape[0]}x{kernel.shape[1]} kernel."
-            )
-            return False
-        if not (0 <= out_channel < layer.out_channels and 0 <= in_channel < layer.in_channels):
-            self._say(f"{layer.name} has no filter {out_channel} for input channel {in_channel}.")
-            return False
-        weights = np.array(layer.weights)
-        weights[out_channel, in_channel] = kernel
-        biases = np.array(layer.bias)
-        if bias is not None:
-            biases[out_channel] = bias
-        text = f"Edit {layer.name} filter {out_channel}"
-        return self._attempt(
-            lambda: editing.replace_layer(
-                self._network,
-                layer_index,
-                replace(layer, weights=weights, bias=biases),
-                self._input_channels,
-                self._rng,
-            ),
-            text,
-            layer_index,
-            merge_key=("filter", layer_index, out_channel, in_channel),
-        )
+        """One filter slice from the kernel editor; see :meth:`NetworkDocument.set_filter`."""
+        return self.document.set_filter(layer_index, out_channel, in_channel, kernel, bias)
 
     def selected_index(self) -> int | None:
         """Row of the selected layer, or None."""
@@ -190,7 +114,7 @@ class LayerStackEditor(QWidget):
     def select(self, index: int | None) -> None:
         """Select layer ``index`` (None: clear the selection) and show its settings."""
         selection = self.table.selectionModel()
-        if index is None or not 0 <= index < len(self._network):
+        if index is None or not 0 <= index < len(self.network()):
             selection.clearSelection()
             return
         selection.select(
@@ -202,35 +126,23 @@ class LayerStackEditor(QWidget):
 
     def load_file(self, path: str | Path) -> bool:
         """Load a network file as one undoable action; False (and a message) if unusable."""
-        try:
-            network = load_network(path)
-        except NetworkError as exc:
-            self._say(f"Could not load {Path(path).name}: {exc}")
-            return False
-        self._last_dir = str(Path(path).parent)
-        self._push(network, f"Load {Path(path).name}", 0, check_fit=False)
-        self._say(f"Loaded {Path(path).name}: {len(network)} layers." + self._fit_warning())
-        return True
+        return self.document.load(path)
 
     def save_file(self, path: str | Path) -> bool:
         """Write the network (atomically); False (and a message) if it could not be written."""
-        try:
-            save_network(self._network, path)
-        except (OSError, SaveError, NetworkError) as exc:
-            self._say(f"Could not save {Path(path).name}: {exc}")
-            return False
-        self._last_dir = str(Path(path).parent)
-        self._say(f"Saved {Path(path).name}.")
-        return True
+        return self.document.save(path)
 
     def load_dialog(self) -> bool:
         """Ask for a network file and load it."""
-        path, _ = QFileDialog.getOpenFileName(self, "Open network", self._last_dir, FILE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open network", self.document.last_dir, FILE_FILTER
+        )
         return bool(path) and self.load_file(path)
 
     def save_dialog(self) -> bool:
         """Ask where to save the network and save it."""
-        suggestion = str(Path(self._last_dir or ".") / f"{self._safe_stem()}.json")
+        folder = Path(self.document.last_dir or ".")
+        suggestion = str(folder / self.document.suggested_file_name())
         path, _ = QFileDialog.getSaveFileName(self, "Save network", suggestion, FILE_FILTER)
         if not path:
             return False
@@ -380,186 +292,113 @@ class LayerStackEditor(QWidget):
         menu.setToolTipsVisible(True)
         return menu
 
-    # ------------------------------------------------------------------ state
+    def _tool_button(self, text: str, tip: str) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        return button
 
-    def _show(self, network: Network, select: int | None) -> None:
-        """Make ``network`` current (from a command): table, selection, one signal."""
-        changed = network is not self._network
-        self._network = network
-        self._refresh_table()
-        self.select(select if select is not None else None)
-        self._on_selection_changed()
-        if changed:
-            self.networkChanged.emit(network)
+    def _add_menu(self) -> QMenu:
+        menu = QMenu(self)
+        self.add_conv_action = menu.addAction(
+            f"Conv: {NEW_CONV_FILTERS} random {NEW_CONV_SIZE}x{NEW_CONV_SIZE} filters (He)"
+        )
+        self.add_conv_action.triggered.connect(lambda checked=False: self._on_add("conv"))
+        banks = menu.addMenu("Conv from a filter bank")
+        self.add_bank_actions = {}
+        for bank in editing.FILTER_BANKS:
+            action = banks.addAction(bank)
+            action.triggered.connect(lambda checked=False, b=bank: self._on_add("bank", b))
+            self.add_bank_actions[bank] = action
+        self.add_activation_action = menu.addAction("Activation (ReLU)")
+        self.add_activation_action.triggered.connect(
+            lambda checked=False: self._on_add("activation")
+        )
+        self.add_pool_action = menu.addAction("Max pool 2x2")
+        self.add_pool_action.triggered.connect(lambda checked=False: self._on_add("pool"))
+        return menu
 
-    def _refresh_table(self) -> None:
-        selected = self.selected_index()
-        rows = editing.summarize(self._network, self._input_shape, self._input_channels)
-        self.model.set_rows(rows)
-        if selected is not None:
-            self.select(min(selected, len(rows) - 1))
-
-    def _problems(self, network: Network) -> list[str]:
-        rows = editing.summarize(network, self._input_shape, self._input_channels)
-        return [f"{row.name}: {row.problem}" for row in rows if row.problem]
-
-    def _fit_warning(self) -> str:
-        problems = self._problems(self._network)
-        if not problems:
-            return ""
-        h, w = self._input_shape
-        return f" It does not run on the current {h}x{w} input: {problems[0]}."
-
-    def _push(
-        self,
-        network: Network,
-        text: str,
-        select: int | None,
-        *,
-        notes: list[str] | None = None,
-        merge_key: object = None,
-        check_fit: bool = True,
-    ) -> bool:
-        """One user action: refuse it if the result would not run where the old one did."""
-        if check_fit and not self._problems(self._network):
-            problems = self._problems(network)
-            if problems:
-                h, w = self._input_shape
-                self._say(f"{text} refused: on this {h}x{w} input, {problems[0]}.")
-                self.config.show_layer(self._selected_layer())  # controls back to the network
-                return False
-        self.undo_stack.push(_NetworkCommand(self, self._network, network, text, select, merge_key))
-        if notes:
-            self._say(f"{text}: " + "; ".join(notes) + ".")
-        return True
-
-    def _say(self, text: str) -> None:
-        self.status.setText(text)
-        self.message.emit(text)
-
-    def _selected_layer(self):
-        index = self.selected_index()
-        return None if index is None else self._network.layers[index]
-
-    def _safe_stem(self) -> str:
-        stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in self._network.name)
-        return stem.strip("-") or "network"
-
-    def _attempt(self, build, text: str, select, *, merge_key=None) -> bool:
-        """Run ``build`` (-> (network, notes)); a NetworkError refuses the action."""
-        try:
-            network, notes = build()
-        except NetworkError as exc:
-            self._say(f"{text} refused: {exc}")
-            self.config.show_layer(self._selected_layer())
-            return False
-        return self._push(network, text, select, notes=notes, merge_key=merge_key)
+    def _preset_menu(self) -> QMenu:
+        menu = QMenu(self)
+        self.preset_actions = {}
+        for name, lesson in editing.EXAMPLE_NETWORKS.items():
+            action = menu.addAction(name)
+            action.setToolTip(lesson)
+            action.triggered.connect(lambda checked=False, n=name: self._on_preset(n))
+            self.preset_actions[name] = action
+        menu.setToolTipsVisible(True)
+        return menu
 
     # ------------------------------------------------------------------ slots
 
-    def _on_selection_changed(self, *args) -> None:
-        index = self.selected_index()
-        self.config.show_layer(self._selected_layer())
-        has = index is not None
-        self.remove_button.setEnabled(has and len(self._network) > 1)
-        self.up_button.setEnabled(has and index > 0)
-        self.down_button.setEnabled(has and index < len(self._network) - 1)
+    def _refresh_table(self) -> None:
+        selected = self.selected_index()
+        rows = self.document.summaries()
+        self.model.set_rows(rows)  # a reset clears the selection: restore it
+        if selected is not None:
+            self.select(min(selected, len(rows) - 1))
+        self._update_buttons()
 
-    def _new_layer(self, kind: str, position: int, bank: str | None):
-        names = [layer.name for layer in self._network.layers]
-        channels = editing.channels_at(self._network, position, self._input_channels)
-        if kind == "conv":
-            return editing.random_conv(
-                NEW_CONV_FILTERS,
-                channels,
-                NEW_CONV_SIZE,
-                name=editing.unique_name("conv", names),
-                rng=self._rng,
-            )
-        if kind == "bank":
-            return editing.bank_conv(bank, channels, name=editing.unique_name("conv", names))
-        if kind == "activation":
-            return ActivationLayer("relu", name=editing.unique_name("relu", names))
-        return PoolLayer("max", 2, name=editing.unique_name("pool", names))
+    def _on_network_changed(self, network: Network) -> None:
+        self._refresh_table()
+        self.config.show_layer(self._selected_layer())
+
+    def _on_select_requested(self, index: int) -> None:
+        self.select(None if index < 0 else index)
+        self.config.show_layer(self._selected_layer())  # even if the row did not change
+
+    def _on_message(self, text: str) -> None:
+        self.status.setText(text)
+        self.message.emit(text)
+        # A refused edit leaves the controls showing what was refused: show the network.
+        self.config.show_layer(self._selected_layer())
+
+    def _selected_layer(self):
+        index = self.selected_index()
+        return None if index is None else self.network().layers[index]
+
+    def _update_buttons(self) -> None:
+        index = self.selected_index()
+        count = len(self.network())
+        has = index is not None
+        self.remove_button.setEnabled(has and count > 1)
+        self.up_button.setEnabled(has and index > 0)
+        self.down_button.setEnabled(has and index < count - 1)
+
+    def _on_selection_changed(self, *args) -> None:
+        self.document.selected = self.selected_index()
+        self.config.show_layer(self._selected_layer())
+        self._update_buttons()
 
     def _on_add(self, kind: str, bank: str | None = None) -> None:
         index = self.selected_index()
-        position = len(self._network) if index is None else index + 1
-
-        def build():
-            layer = self._new_layer(kind, position, bank)
-            return editing.insert_layer(
-                self._network, position, layer, self._input_channels, self._rng
-            )
-
-        self._attempt(build, f"Add {kind if kind != 'bank' else bank}", position)
+        self.document.add(kind, len(self.network()) if index is None else index + 1, bank)
 
     def _on_remove(self) -> None:
         index = self.selected_index()
         if index is None:
-            self._say("Select the layer to remove first.")
+            self._on_message("Select the layer to remove first.")
             return
-        name = self._network.layers[index].name
-        self._attempt(
-            lambda: editing.remove_layer(self._network, index, self._input_channels, self._rng),
-            f"Remove {name}",
-            min(index, len(self._network) - 2),
-        )
+        self.document.remove(index)
 
     def _on_move_by(self, delta: int) -> None:
         index = self.selected_index()
         if index is not None:
-            self._on_move_requested(index, index + delta)
+            self.document.move(index, index + delta)
 
     def _on_move_requested(self, index: int, to: int) -> None:
-        if not (0 <= index < len(self._network) and 0 <= to < len(self._network)) or to == index:
-            return
-        name = self._network.layers[index].name
-        self._attempt(
-            lambda: editing.move_layer(self._network, index, to, self._input_channels, self._rng),
-            f"Move {name}",
-            to,
-        )
+        self.document.move(index, to)
 
     def _on_change_requested(self, field: str, value: object) -> None:
         index = self.selected_index()
-        if index is None:
-            return
-        layer = self._network.layers[index]
-        if field == "name" and value == layer.name:
-            return  # the name box lost focus without a change: not an edit
-
-        def build():
-            changed = editing.reconfigure(layer, field, value, self._rng)
-            return editing.replace_layer(
-                self._network, index, changed, self._input_channels, self._rng
-            )
-
-        label = field.replace("_", " ")
-        self._attempt(build, f"Set {layer.name} {label}", index, merge_key=(index, field))
+        if index is not None and not self.document.configure(index, field, value):
+            self.config.show_layer(self._selected_layer())
 
     def _on_rerandomize(self) -> None:
         index = self.selected_index()
-        layer = self._selected_layer()
-        if not isinstance(layer, ConvLayer):
-            return
-        self._attempt(
-            lambda: editing.replace_layer(
-                self._network,
-                index,
-                editing.rerandomized(layer, self._rng),
-                self._input_channels,
-                self._rng,
-            ),
-            f"Re-randomise {layer.name}",
-            index,
-        )
+        if index is not None:
+            self.document.rerandomize(index)
 
     def _on_preset(self, name: str) -> None:
-        try:
-            network = editing.example_network(name, self._input_channels, self._rng)
-        except NetworkError as exc:
-            self._say(f"Start from {name} refused: {exc}")
-            return
-        self._push(network, f"Start from {name}", 0, check_fit=False)
-        self._say(f"{name}: {editing.EXAMPLE_NETWORKS[name]}" + self._fit_warning())
+        self.document.start_from(name)
