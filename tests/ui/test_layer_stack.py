@@ -92,6 +92,7 @@ def test_remove_then_undo_and_redo(editor, qtbot):
     assert np.array_equal(after.layers[2].weights[:, 0], before.layers[3].weights[:, 0])
     qtbot.mouseClick(editor.undo_button, Qt.MouseButton.LeftButton)
     assert editor.network() is before
+    assert editor.status.text() == "Undone: Remove conv1."
     qtbot.mouseClick(editor.redo_button, Qt.MouseButton.LeftButton)
     assert editor.network() is after
     assert record.networks == [after, before, after]

@@ -67,6 +67,8 @@ def test_every_layer_gets_one_column_with_its_grid_and_title(shown):
     # Conv layers show their filters; the others have no filter box.
     assert [c.filters_item is not None for c in view._columns] == [1, 0, 0, 1, 0]
     assert view._columns[3].filters.layout.columns == 8  # conv2: one row per filter
+    # conv1 has one input channel: its filters wrap like its maps, filter k where map k is.
+    assert view._columns[0].filters.layout.columns == grids[0].layout.columns
 
 
 def test_hovering_a_unit_emits_it_and_reads_value_and_field(shown, qtbot, qapp):
@@ -123,6 +125,7 @@ def test_a_new_run_of_the_same_network_updates_in_place(shown, qapp):
     assert view._columns == columns  # same items, new images
     assert np.array_equal(columns[0].maps_item.image, grids2[0].rgb)
     assert columns[0].filters is filters_before  # same layer object: filters not redrawn
+    assert len(view._filter_cache) == 2  # only the layers shown are kept
     # Another network rebuilds the columns.
     other = Network((ConvLayer(np.ones((2, 1, 3, 3)), name="c"),))
     _image, _, outputs3, grids3 = example_run("digit-7.png", other)

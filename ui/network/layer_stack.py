@@ -197,14 +197,14 @@ class LayerStackEditor(QWidget):
         # conv1 filters") and the button would be elided; the command text goes in the tooltip.
         self.undo_action = QAction("Undo", self)
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.undo_action.triggered.connect(lambda checked=False: self.undo_stack.undo())
+        self.undo_action.triggered.connect(lambda checked=False: self._on_undo_redo(undo=True))
         self.undo_stack.canUndoChanged.connect(self.undo_action.setEnabled)
         self.undo_stack.undoTextChanged.connect(
             lambda text: self.undo_action.setToolTip(f"Undo {text}" if text else "Nothing to undo")
         )
         self.redo_action = QAction("Redo", self)
         self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
-        self.redo_action.triggered.connect(lambda checked=False: self.undo_stack.redo())
+        self.redo_action.triggered.connect(lambda checked=False: self._on_undo_redo(undo=False))
         self.undo_stack.canRedoChanged.connect(self.redo_action.setEnabled)
         self.undo_stack.redoTextChanged.connect(
             lambda text: self.redo_action.setToolTip(f"Redo {text}" if text else "Nothing to redo")
@@ -370,6 +370,17 @@ class LayerStackEditor(QWidget):
         self.document.selected = self.selected_index()
         self.config.show_layer(self._selected_layer())
         self._update_buttons()
+
+    def _on_undo_redo(self, undo: bool) -> None:
+        stack = self.undo_stack
+        if undo and stack.canUndo():
+            text = stack.undoText()
+            stack.undo()
+            self._on_message(f"Undone: {text}.")  # replaces the note of the edit undone
+        elif not undo and stack.canRedo():
+            text = stack.redoText()
+            stack.redo()
+            self._on_message(f"Redone: {text}.")
 
     def _on_add(self, kind: str, bank: str | None = None) -> None:
         index = self.selected_index()

@@ -128,7 +128,7 @@ class NetworkView(QWidget):
         self._outputs: list[LayerOutput] = []
         self._hovered: tuple[int, int, int, int] | None = None
         self._mouse_at: QPointF | None = None  # scene position, while the mouse is over us
-        self._filter_cache: dict[int, tuple[ConvLayer, GridImage]] = {}
+        self._filter_cache: dict[tuple[int, int | None], tuple[ConvLayer, GridImage]] = {}
         scene = self.graphics.scene()
         scene.sigMouseMoved.connect(self._on_mouse_moved)
         scene.sigMouseClicked.connect(self._on_mouse_clicked)
@@ -145,13 +145,14 @@ class NetworkView(QWidget):
         """Show one network run: ``grids[i]`` is ``outputs[i]``'s map drawn by
         :func:`core.network.views.layer_grid` (in the worker). ``filters[i]`` is layer i's
         :func:`~core.network.views.filter_grid` (None if not conv); by default they are drawn
-        here, once per layer object, since weights change far less often than maps.
+        here, once per layer object, since weights change far less often than maps (small:
+        a 32-filter 3x3 bank is 0.1 MP).
         """
         if len(grids) != len(outputs) or (filters is not None and len(filters) != len(outputs)):
             raise ValueError("outputs, grids and filters must have one entry per layer")
         self._outputs = list(outputs)
         if filters is None:
-            filters = [self._filters_of(output.layer) for output in outputs]
+            filters = self._filter_grids(outputs, grids)
         key = [
             (o.layer.name, o.layer.kind, f is not None)
             for o, f in zip(outputs, filters, strict=True)
@@ -198,23 +199,31 @@ class NetworkView(QWidget):
 
     # ------------------------------------------------------------------ building
 
-    def _filters_of(self, layer) -> GridImage | None:
-        if not isinstance(layer, ConvLayer):
-            return None
-        cached = self._filter_cache.get(id(layer))
-        if cached is None or cached[0] is not layer:
-            cached = (layer, filter_grid(layer))
-            self._filter_cache[id(layer)] = cached
-        return cached[1]
+    def _filter_grids(self, outputs, grids) -> list[GridImage | None]:
+        """Each conv layer's filter grid, drawn once per layer object (kept while shown).
+
+        With one input channel, filters wrap like the maps, so filter k sits where map k does.
+        """
+        cache: dict[tuple[int, int | None], tuple[ConvLayer, GridImage]] = {}
+        result: list[GridImage | None] = []
+        for output, grid in zip(outputs, grids, strict=True):
+            layer = output.layer
+            if not isinstance(layer, ConvLayer):
+                result.append(None)
+                continue
+            columns = grid.layout.columns if layer.in_channels == 1 else None
+            key = (id(layer), columns)
+            entry = self._filter_cache.get(key)
+            if entry is None or entry[0] is not layer:  # an id can be reused by a new layer
+                entry = (layer, filter_grid(layer, columns))
+            cache[key] = entry
+            result.append(entry[1])
+        self._filter_cache = cache
+        return result
 
     def _rebuild(self, key: list) -> None:
         self.graphics.ci.clear()
         self._columns = []
-        self._filter_cache = {
-            k: v
-            for k, v in self._filter_cache.items()
-            if any(v[0] is o.layer for o in self._outputs)
-        }
         layout = self.graphics.ci
         for index, column_key in enumerate(key):
             title = pg.LabelItem(justify="center")
