@@ -356,3 +356,18 @@ def test_the_document_works_without_a_view(qapp):
     assert len(document.network()) == 5 and len(changed) == 4
     with pytest.raises(ValueError):
         document.add("dense", 0)
+
+
+def test_a_shared_document_outlives_its_editor(qtbot):
+    from ui.network.network_document import NetworkDocument
+
+    document = NetworkDocument(two_layer_network(padding="valid"))
+    editor = LayerStackEditor(document=document)  # never shown: no window to leak
+    editor.select(0)
+    editor.add_pool_action.trigger()
+    assert len(document.network()) == 6
+    editor.deleteLater()
+    qtbot.wait(10)  # the editor is gone; the document keeps working without errors
+    document.undo_stack.undo()
+    assert document.add("activation", 0)
+    assert document.network().layers[0].name == "relu2"

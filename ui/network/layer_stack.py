@@ -60,7 +60,9 @@ class LayerStackEditor(QWidget):
     ) -> None:
         super().__init__(parent)
         #: The state this editor shows and edits; the window may share it with other views.
-        self.document = document if document is not None else NetworkDocument(network, rng=rng)
+        if document is None:
+            document = NetworkDocument(network, self, rng=rng)
+        self.document = document
         self.undo_stack = self.document.undo_stack
         self._build()
         self.document.networkChanged.connect(self._on_network_changed)
@@ -199,16 +201,14 @@ class LayerStackEditor(QWidget):
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
         self.undo_action.triggered.connect(lambda checked=False: self._on_undo_redo(undo=True))
         self.undo_stack.canUndoChanged.connect(self.undo_action.setEnabled)
-        self.undo_stack.undoTextChanged.connect(
-            lambda text: self.undo_action.setToolTip(f"Undo {text}" if text else "Nothing to undo")
-        )
+        # Bound methods, not lambdas: the document may outlive this editor, and Qt drops a
+        # connection to a method of a deleted QObject but would still call a lambda.
+        self.undo_stack.undoTextChanged.connect(self._on_undo_text_changed)
         self.redo_action = QAction("Redo", self)
         self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
         self.redo_action.triggered.connect(lambda checked=False: self._on_undo_redo(undo=False))
         self.undo_stack.canRedoChanged.connect(self.redo_action.setEnabled)
-        self.undo_stack.redoTextChanged.connect(
-            lambda text: self.redo_action.setToolTip(f"Redo {text}" if text else "Nothing to redo")
-        )
+        self.undo_stack.redoTextChanged.connect(self._on_redo_text_changed)
         self.undo_action.setEnabled(False)
         self.redo_action.setEnabled(False)
         self.remove_action = QAction("Remove layer", self)
@@ -370,6 +370,12 @@ class LayerStackEditor(QWidget):
         self.document.selected = self.selected_index()
         self.config.show_layer(self._selected_layer())
         self._update_buttons()
+
+    def _on_undo_text_changed(self, text: str) -> None:
+        self.undo_action.setToolTip(f"Undo {text}" if text else "Nothing to undo")
+
+    def _on_redo_text_changed(self, text: str) -> None:
+        self.redo_action.setToolTip(f"Redo {text}" if text else "Nothing to redo")
 
     def _on_undo_redo(self, undo: bool) -> None:
         stack = self.undo_stack
