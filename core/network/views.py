@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.display import apply_colormap, colormap_lut, compute_levels, default_colormap, is_signed
-from core.network.layers import ConvLayer
+from core.network.layers import ActivationLayer, ConvLayer, Layer, PoolLayer
+from core.ops import effective_kernel_size, padding_amounts
 
 __all__ = [
     "FILTER_COLORMAP",
@@ -32,6 +33,7 @@ __all__ = [
     "filter_grid",
     "layer_grid",
     "layer_grids",
+    "source_window",
 ]
 
 #: Colour of the gaps between cells and of unused cells: a dark slate that none of the
@@ -277,3 +279,39 @@ def filter_cell(layer: ConvLayer, cell: int) -> tuple[int, int]:
 def layer_grids(outputs: Sequence, max_side: int | None = None) -> list[GridImage]:
     """:func:`layer_grid` of every ``LayerOutput.map``, each on its own scale (worker side)."""
     return [layer_grid(output.map, max_side=max_side) for output in outputs]
+
+
+def _taps(start: int, taps: int, spacing: int, length: int) -> tuple[int, int] | None:
+    """(first, extent) of the taps start, start + spacing, ... that fall in 0..length-1."""
+    inside = [start + spacing * i for i in range(taps) if 0 <= start + spacing * i < length]
+    return (inside[0], inside[-1] - inside[0] + 1) if inside else None
+
+
+def source_window(
+    layer: Layer, before_shape: tuple[int, int], row: int, col: int
+) -> tuple[int, int, int, int] | None:
+    """(top, left, height, width) of the units of the map before ``layer`` that its output
+    unit (row, col) reads, clipped to that map (``before_shape`` is its (H, W)).
+
+    A conv unit reads a k x k window (taps ``dilation`` apart) of every input channel, a pool
+    unit a size x size window of its own channel, an activation unit only the unit under it.
+    The window spans the first to the last tap inside the map. None for flatten and dense
+    layers (their units read everything) and for a unit that reads only padding.
+    """
+    if isinstance(layer, ConvLayer):
+        taps, spacing, stride = layer.kernel_size, layer.dilation, layer.stride
+        pads = [
+            padding_amounts(n, effective_kernel_size(k, spacing), stride, layer.padding)[0]
+            for n, k in zip(before_shape, taps, strict=True)
+        ]
+    elif isinstance(layer, PoolLayer):
+        taps, spacing, stride, pads = (layer.size, layer.size), 1, layer.stride, (0, 0)
+    elif isinstance(layer, ActivationLayer):
+        taps, spacing, stride, pads = (1, 1), 1, 1, (0, 0)
+    else:
+        return None
+    rows = _taps(row * stride - pads[0], taps[0], spacing, before_shape[0])
+    cols = _taps(col * stride - pads[1], taps[1], spacing, before_shape[1])
+    if rows is None or cols is None:
+        return None
+    return rows[0], cols[0], rows[1], cols[1]

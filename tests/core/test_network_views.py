@@ -19,6 +19,7 @@ from core.network.views import (
     filter_grid,
     layer_grid,
     layer_grids,
+    source_window,
 )
 from resources import RESOURCES
 
@@ -209,3 +210,51 @@ def test_views_module_imports_without_qt():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def _read_units_by_perturbation(layer, before: np.ndarray, row: int, col: int):
+    """Bounding box (top, left, h, w) of the units of ``before`` whose change moves output
+    unit (row, col) of ``layer``: an independent check of source_window."""
+    from core.network import run_layer
+
+    base = run_layer(before, layer)[row, col]
+    hits = []
+    for r in range(before.shape[0]):
+        for c in range(before.shape[1]):
+            bumped = before.copy()
+            bumped[r, c, :] += 100.0
+            if not np.allclose(run_layer(bumped, layer)[row, col], base):
+                hits.append((r, c))
+    if not hits:
+        return None
+    rows, cols = zip(*hits, strict=True)
+    return min(rows), min(cols), max(rows) - min(rows) + 1, max(cols) - min(cols) + 1
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        ConvLayer(np.ones((2, 3, 3, 3)), stride=2, padding="same", name="c"),
+        ConvLayer(np.ones((1, 3, 3, 2)), padding="valid", name="c"),
+        ConvLayer(np.ones((1, 3, 3, 3)), dilation=2, padding="full", name="c"),
+        ConvLayer(np.ones((1, 3, 5, 5)), padding=1, stride=3, name="c"),
+        PoolLayer("max", 3, 2, name="p"),
+        ActivationLayer("tanh", name="a"),
+    ],
+)
+def test_source_window_matches_perturbation(layer):
+    from core.network import run_layer
+
+    rng = np.random.default_rng(4)
+    before = rng.uniform(0.1, 1.0, size=(9, 8, 3)).astype(np.float32)
+    out = run_layer(before, layer)
+    for row in range(out.shape[0]):
+        for col in range(out.shape[1]):
+            expected = _read_units_by_perturbation(layer, before, row, col)
+            assert source_window(layer, before.shape[:2], row, col) == expected, (row, col)
+
+
+def test_source_window_of_vector_layers_is_none():
+    from core.network import FlattenLayer
+
+    assert source_window(FlattenLayer(), (4, 4), 0, 0) is None

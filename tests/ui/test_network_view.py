@@ -90,6 +90,28 @@ def test_hovering_a_unit_emits_it_and_reads_value_and_field(shown, qtbot, qapp):
     assert not view._columns[3].hover.isVisible()
 
 
+def test_hovering_a_unit_outlines_the_units_it_reads_in_the_layer_before(shown, qapp):
+    view, _outputs, grids = shown
+    _move(view, view.map_point(3, 5, 4, 6))  # conv2 (3x3, valid) reads pool1 around (4, 6)
+    qapp.processEvents()
+    sources = view._columns[2].sources
+    assert sources.isVisible()
+    rects = [polygon.boundingRect() for polygon in sources.path().toSubpathPolygons()]
+    assert len(rects) == 8  # a conv unit reads every input channel
+    for channel, rect in enumerate(rects):
+        x, y, _, _ = grids[2].layout.cell_rect(channel)
+        assert (rect.x(), rect.y(), rect.width(), rect.height()) == (x + 6, y + 4, 3, 3)
+    assert "reads pool1 all maps, rows 4..6, cols 6..8" in view.readout.text()
+    _move(view, view.map_point(4, 7, 1, 2))  # pool2 (2x2) reads its own map of conv2
+    qapp.processEvents()
+    assert not sources.isVisible()
+    rects = view._columns[3].sources.path().toSubpathPolygons()
+    assert len(rects) == 1
+    x, y, _, _ = grids[3].layout.cell_rect(7)
+    assert rects[0].boundingRect().topLeft().toTuple() == (x + 4, y + 2)
+    assert "reads conv2 map 7, rows 2..3, cols 4..5" in view.readout.text()
+
+
 def test_clicking_a_map_and_a_filter_emits_their_indices(shown, qtbot):
     view, _outputs, _ = shown
     with qtbot.waitSignal(view.mapClicked, timeout=2000) as blocker:

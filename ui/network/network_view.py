@@ -22,10 +22,17 @@ from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
 from core.network import ConvLayer, LayerOutput
-from core.network.views import GAP_COLOUR, GridImage, filter_cell, filter_grid
+from core.network.views import (
+    GAP_COLOUR,
+    GridImage,
+    filter_cell,
+    filter_grid,
+    source_window,
+)
 
 _HOVER_PEN = QColor(255, 215, 0)  # gold: visible on grey, coolwarm and RdBu alike
 _SELECTED_PEN = QColor(0, 200, 120)
+_SOURCE_PEN = QColor(0, 220, 255)  # cyan: the units the hovered unit reads
 _TITLE_COLOUR = "#e8e8e8"
 _FILTER_MIN_HEIGHT = 160
 _MIN_MARKER_PIXELS = 6
@@ -81,6 +88,7 @@ class _Column:
     selected: QGraphicsRectItem
     note: pg.LabelItem
     label: pg.TextItem
+    sources: QGraphicsPathItem  # the units a hovered unit of the next layer reads
     filters_box: pg.ViewBox | None = None
     filters_item: pg.ImageItem | None = None
     filters_gaps: QGraphicsPathItem | None = None
@@ -230,6 +238,9 @@ class NetworkView(QWidget):
             maps_box, maps_item = _image_box()
             gaps = QGraphicsPathItem(maps_item)
             gaps.setPen(_cosmetic_pen(QColor(*GAP_COLOUR)))
+            sources = QGraphicsPathItem(maps_item)
+            sources.setPen(_cosmetic_pen(_SOURCE_PEN, 1.5))
+            sources.hide()
             hover = QGraphicsRectItem(maps_item)
             hover.setPen(_cosmetic_pen(_HOVER_PEN, 2))
             hover.hide()
@@ -244,7 +255,16 @@ class NetworkView(QWidget):
             layout.addItem(title, 0, index)
             layout.addItem(maps_box, 1, index)
             column = _Column(
-                title, maps_box, maps_item, gaps, hover, selected, note, label, key=column_key
+                title,
+                maps_box,
+                maps_item,
+                gaps,
+                hover,
+                selected,
+                note,
+                label,
+                sources,
+                key=column_key,
             )
             if column_key[2]:
                 column.filters_box, column.filters_item = _image_box()
@@ -294,6 +314,7 @@ class NetworkView(QWidget):
                 column.filters_box.setRange(QRectF(0, 0, width, height), padding=0.02)
         column.hover.hide()
         column.label.hide()
+        column.sources.hide()
 
     # ------------------------------------------------------------------ mouse
 
@@ -334,6 +355,7 @@ class NetworkView(QWidget):
         for column in self._columns:
             column.hover.hide()
             column.label.hide()
+            column.sources.hide()
             if column.filter_hover is not None:
                 column.filter_hover.hide()
         if hit is None:
@@ -359,13 +381,37 @@ class NetworkView(QWidget):
         column.label.setText(f"map {channel}")
         column.label.setPos(x, y)
         column.label.show()
-        self._read_unit(index, channel, row, col)
+        window = self._show_sources(index, channel, row, col)
+        self._read_unit(index, channel, row, col, window)
         unit = (index, channel, row, col)
         if unit != self._hovered:
             self._hovered = unit
             self.unitHovered.emit(*unit)
 
-    def _read_unit(self, index: int, channel: int, row: int, col: int) -> None:
+    def _show_sources(self, index: int, channel: int, row: int, col: int):
+        """Outline, in the layer before, the units that this unit reads (CNN Explainer draws
+        lines to them): a window of every channel for a conv, of its own for pool and
+        activation. Returns the window (top, left, height, width) or None."""
+        if index == 0 or self._outputs[index - 1].map.ndim != 3:
+            return None  # the first layer reads the input: the window draws that field
+        layer = self._outputs[index].layer
+        window = source_window(layer, self._outputs[index - 1].map.shape[:2], row, col)
+        column = self._columns[index - 1]
+        if window is None or column.grid is None:
+            return window
+        layout = column.grid.layout
+        scale = layout.zoom / layout.step  # image pixels per unit (a sampled map: < 1)
+        top, left, height, width = window
+        channels = range(layout.count) if isinstance(layer, ConvLayer) else [channel]
+        path = QPainterPath()
+        for source in channels:
+            x, y, _, _ = layout.cell_rect(source)
+            path.addRect(QRectF(x + left * scale, y + top * scale, width * scale, height * scale))
+        column.sources.setPath(path)
+        column.sources.show()
+        return window
+
+    def _read_unit(self, index: int, channel: int, row: int, col: int, window=None) -> None:
         output = self._outputs[index]
         data = output.map
         name = output.name
@@ -383,6 +429,14 @@ class NetworkView(QWidget):
             text += (
                 f" · sees {height}x{width} input pixels"
                 f" (rows {top}..{top + height - 1}, cols {left}..{left + width - 1})"
+            )
+        if window is not None:
+            top, left, height, width = window
+            before = self._outputs[index - 1]
+            which = "all maps" if isinstance(output.layer, ConvLayer) else f"map {channel}"
+            text += (
+                f" · reads {before.name} {which}, rows {top}..{top + height - 1},"
+                f" cols {left}..{left + width - 1}"
             )
         self.readout.setText(text)
 
