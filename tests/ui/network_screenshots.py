@@ -83,10 +83,12 @@ def main(out_dir: str = "/tmp/netview-shots") -> None:
         view.show()
         view.show_outputs(outputs, grids)
         app.processEvents()
-        # Hover a unit of the last layer and mark a selected map, as a user would see them.
-        last = len(outputs) - 1
-        h, w = outputs[last].map.shape[:2]
-        point = view.map_point(last, 3, h // 2, w // 2)
+        # Hover a unit of the last layer that reads several maps (a conv after the first),
+        # else of the last layer, and mark a selected map, as a user would see them.
+        convs = [i for i, o in enumerate(outputs) if i > 0 and o.layer.kind == "conv"]
+        hovered = convs[-1] if convs else len(outputs) - 1
+        h, w = outputs[hovered].map.shape[:2]
+        point = view.map_point(hovered, 3, h // 2, w // 2)
         view._on_mouse_moved(QPointF(point))
         view.set_selected_map(0, 2)
         app.processEvents()
