@@ -24,6 +24,7 @@ __all__ = [
     "default_colormap",
     "is_signed",
     "render",
+    "resolve_colormap",
 ]
 
 LevelsMode = Literal["auto", "robust"]
@@ -126,6 +127,16 @@ def colormap_lut(name: str) -> np.ndarray:
 def default_colormap(signed: bool) -> str:
     """Return the colormap to show data with: ``"coolwarm"`` if signed, else ``"gray"``."""
     return "coolwarm" if signed else "gray"
+
+
+def resolve_colormap(choice: str | None, signed: bool) -> str:
+    """The colormap a map is drawn with: the person's ``choice``, or for "auto" (or None) the
+    default of the data's sign (:func:`default_colormap`).
+
+    The one place that decides "auto colormap by sign": panes, saves, live frames, recordings
+    and the batch command all ask here, so they always agree.
+    """
+    return default_colormap(signed) if choice in (None, "auto") else choice
 
 
 def is_signed(data: np.ndarray) -> bool:
@@ -361,9 +372,7 @@ def render(
         levels = compute_levels(array, mode=levels)
     if array.ndim == 3:
         return apply_colormap(array, COLORMAPS["gray"], levels)  # per-channel: no LUT
-    if colormap is None:
-        colormap = default_colormap(is_signed(array))
-    return apply_colormap(array, colormap_lut(colormap), levels)
+    return apply_colormap(array, colormap_lut(resolve_colormap(colormap, is_signed(array))), levels)
 
 
 #: Bins of a float map's histogram and the side of the grid of values it samples: what

@@ -154,6 +154,14 @@ class Processed:
     pooled: PaneView  # the activated map when pooling is off
     seconds: float
 
+    def outputs(self) -> list[tuple[str, np.ndarray]]:
+        """The layer's outputs in order, as ``(label, raw map)``: "conv", then "pooled" (or
+        "activated" when pooling is off). The one-layer case of a network's layer outputs."""
+        result = self.result
+        if result.pooled is not None:
+            return [("conv", result.conv), ("pooled", result.pooled)]
+        return [("conv", result.conv), ("activated", result.activated)]
+
 
 def process_for_display(
     image: np.ndarray,

@@ -8,10 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QImage
 
-from ui.live import VIDEO_EXTENSIONS
+from core.live import VIDEO_EXTENSIONS
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -50,8 +51,14 @@ def open_mime(window: MainWindow, mime: QMimeData, name: str) -> bool:
     if mime.hasImage():
         image = QImage(mime.imageData())
         if not image.isNull():
-            from ui.main_window import qimage_to_array
-
             window.open_array(name, qimage_to_array(image))
             return True
     return False
+
+
+def qimage_to_array(qimage: QImage) -> np.ndarray:
+    """RGB float32 [0, 1] copy of a QImage (clipboard, drops)."""
+    rgb = qimage.convertToFormat(QImage.Format.Format_RGB888)
+    w, h, stride = rgb.width(), rgb.height(), rgb.bytesPerLine()
+    buffer = np.frombuffer(rgb.constBits(), np.uint8, count=stride * h).reshape(h, stride)
+    return buffer[:, : w * 3].reshape(h, w, 3).astype(np.float32) / 255.0

@@ -14,12 +14,12 @@ from collections.abc import Callable
 import numpy as np
 import pyqtgraph as pg
 import shiboken6
-from pyqtgraph import functions_qimage
 from PySide6.QtCore import QCoreApplication, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
-from core.display import colormap_lut, lut_index
+from core.display import colormap_lut
+from ui.pg_internals import FastImageItem, ThrottledHistogram
 
 # Few stops: the gradient editor draws a tick per stop, 256 would be a picket fence.
 _GRADIENT_STOPS = 17
@@ -91,198 +91,6 @@ def catch_up_queue() -> CatchUpQueue:
     return _queue
 
 
-class _ThrottledHistogram(pg.HistogramLUTItem):
-    """A HistogramLUTItem that reacts to a new image (histogram curve, level region) when its
-    pane catches up (see :class:`CatchUpQueue`), instead of inside every ``setImage``."""
-
-    # Called when an update is pending; None while the base constructor runs (it calls
-    # imageChanged, which then updates at once).
-    _on_pending: Callable[[], None] | None = None
-    _pending = False
-    _pending_auto_level = False
-    _pending_colormap: pg.ColorMap | None = None
-    _showing_colormap = False
-
-    gradient_picked = Signal()  # the person chose a gradient from the bar's menu
-
-    def __init__(self, *args, on_pending: Callable[[], None], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._on_pending = on_pending
-        self.gradient.sigGradientChangeFinished.connect(self._on_gradient_picked)
-
-    def gradientChanged(self) -> None:
-        # pyqtgraph hands the image the bar's LUT whenever the bar changes, and resizing it
-        # counts as a change: that would replace the exact LUT set_colormap gave the image
-        # (or bring back the previous colormap, while the bar has not caught up yet).
-        self.lut = None
-        self.sigLookupTableChanged.emit(self)
-
-    def _on_gradient_picked(self) -> None:
-        """The person chose a gradient from the bar's menu: the image takes it, and a
-        colormap still waiting to be shown on the bar must not undo it."""
-        if self._showing_colormap:
-            return
-        self._pending_colormap = None
-        self.lut = None
-        item = self.imageItem()
-        if item is not None:
-            item.setLookupTable(self.getLookupTable)
-        self.gradient_picked.emit()
-
-    def imageChanged(self, autoLevel: bool = False, autoRange: bool = False) -> None:
-        if self._on_pending is None:
-            super().imageChanged(autoLevel, autoRange)
-            return
-        self._pending = True
-        self._pending_auto_level = self._pending_auto_level or bool(autoLevel)
-        self._on_pending()
-
-    def show_colormap(self, cmap: pg.ColorMap) -> None:
-        """Show ``cmap`` on the gradient bar when the histogram next catches up.
-
-        The image already has the colormap's exact LUT (``ImagePane.set_colormap``); the bar
-        only shows it, so it follows later like the histogram (rebuilding it costs ~7 ms, a
-        tick item per stop), and without handing the image its own 17-stop LUT.
-        """
-        self._pending_colormap = cmap
-        self._pending = True
-        self._on_pending()
-
-    def flush(self) -> None:
-        """Bring a pending update up to date now."""
-        if not self._pending:
-            return
-        auto_level, self._pending, self._pending_auto_level = self._pending_auto_level, False, False
-        cmap, self._pending_colormap = self._pending_colormap, None
-        if cmap is not None:
-            self._showing_colormap = True  # not the person's pick
-            try:
-                self.gradient.setColorMap(cmap)
-                self.gradient.showTicks(False)  # setColorMap adds them back
-            finally:
-                self._showing_colormap = False
-        item = self.imageItem()
-        if item is not None and item.image is None:
-            self.plot.setData([], [])  # nothing shown, nothing counted
-            return
-        if item is None or item.getLevels() is None:
-            return  # live mode took the histogram over meanwhile (no levels)
-        blocked = self.blockSignals(True)  # a programmatic change, not the person's drag
-        try:
-            super().imageChanged(autoLevel=auto_level)
-        finally:
-            self.blockSignals(blocked)
-
-    # pyqtgraph's ImageItem.setLevels re-renders the image even when the levels are the ones it
-    # has, and the level region hands them over on every move: catching up with a new image
-    # would re-render it (~10 ms for 1 MP) and repaint the whole pane for nothing.
-    def _give_levels_to_image(self) -> None:
-        item = self.imageItem()
-        if item is None:
-            return
-        levels = self.getLevels()
-        current = item.getLevels()
-        if current is None or not np.array_equal(np.asarray(current, float), levels):
-            item.setLevels(levels)
-
-    def regionChanged(self) -> None:
-        self._give_levels_to_image()
-        self.sigLevelChangeFinished.emit(self)
-
-    def regionChanging(self) -> None:
-        self._give_levels_to_image()
-        self.update()
-        self.sigLevelsChanged.emit(self)
-
-
-class _FastImageItem(pg.ImageItem):
-    """pyqtgraph's ImageItem with its chores done elsewhere or faster.
-
-    - Drawing: the worker that made a map has usually drawn it already, at the levels it
-      chose (``set_data``'s ``pixels``: LUT indices, or RGB); the GUI thread only hands them
-      to Qt. At other levels (the person's), ``core.display.lut_index`` draws a float map
-      in ~1.5 ms per megapixel, where pyqtgraph takes ~3 ms in ~90 numpy chunks (several
-      times that while the compute thread keeps both cores busy: every chunk hands the GIL
-      over), and colours exactly as "Save as displayed" does (NaN too: the first colour).
-      Anything else (integer data, per-channel levels, a LUT of other than 256 colours)
-      takes pyqtgraph's path.
-    - Its histogram: computed by the worker too (``set_data``'s ``histogram``), so the
-      pane's HistogramLUTItem gets it for free.
-    """
-
-    _histogram: tuple[np.ndarray, np.ndarray] | None = None
-    _pixels: tuple[tuple[float, float], np.ndarray] | None = None
-
-    def setImage(self, image=None, autoLevels=None, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        if image is not None:
-            self._histogram = self._pixels = None  # they described the previous image
-        super().setImage(image, autoLevels, **kwargs)
-
-    def set_histogram(self, histogram: tuple[np.ndarray, np.ndarray]) -> None:
-        """What :meth:`getHistogram` returns until the next image."""
-        self._histogram = histogram
-
-    def set_pixels(self, levels: tuple[float, float], pixels: np.ndarray) -> None:
-        """The image already drawn at ``levels`` (uint8 LUT indices, or RGB), until the next
-        image: used whenever the item's levels are these."""
-        self._pixels = ((float(levels[0]), float(levels[1])), pixels)
-
-    def getHistogram(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if not args and not kwargs and self._histogram is not None:
-            return self._histogram
-        return super().getHistogram(*args, **kwargs)
-
-    def render(self) -> None:
-        pixels = self._drawn_pixels()
-        qimage = None
-        if pixels is not None:
-            lut = None if pixels.ndim == 3 else self.lookup_table()
-            qimage = functions_qimage.try_make_qimage(pixels, levels=None, lut=lut)
-        if qimage is None:
-            super().render()
-            return
-        # What pyqtgraph's own render() leaves behind (pyqtgraph is pinned to 0.14.x).
-        self.qimage = qimage
-        self._renderRequired = False
-        self._unrenderable = False
-
-    def _drawn_pixels(self) -> np.ndarray | None:
-        """The image as uint8 LUT indices or RGB at the current levels, given by a worker
-        (``set_pixels``) or made here; None leaves the drawing to pyqtgraph."""
-        image, levels = self.image, self.levels
-        if (
-            image is None
-            or image.size == 0
-            or np.ndim(levels) != 1
-            or self.axisOrder != "row-major"
-            or self.autoDownsample
-        ):
-            return None
-        low, high = float(levels[0]), float(levels[1])
-        if self._pixels is not None and self._pixels[0] == (low, high):
-            drawn = self._pixels[1]
-            return drawn if drawn.ndim == 3 or self.lookup_table() is not None else None
-        if (
-            image.ndim == 2
-            and image.dtype == np.float32
-            and math.isfinite(low)
-            and math.isfinite(high)
-            and high > low
-            and self.lookup_table() is not None
-        ):
-            return lut_index(image, (low, high))  # as "Save as displayed" colours it
-        return None
-
-    def lookup_table(self) -> np.ndarray | None:
-        """The 256-colour LUT a single map is drawn through; None if it has another kind
-        (pyqtgraph would stretch a shorter one over 0..255)."""
-        lut = self.lut(self.image, 256) if callable(self.lut) else self.lut
-        if lut is None:
-            return None
-        lut = np.asarray(lut)
-        return lut if lut.dtype == np.uint8 and lut.shape[0] == 256 else None
-
-
 def _outline(color: str, width: float = 2.0, style=Qt.PenStyle.SolidLine) -> QGraphicsRectItem:
     item = QGraphicsRectItem()
     pen = QPen(QColor(color))
@@ -320,7 +128,7 @@ class ImagePane(pg.GraphicsLayoutWidget):
         self.view.setDefaultPadding(0.02)
         self._trim_menu()
         self.setMinimumSize(220, 170)  # below this a pane is a sliver nobody can read
-        self.image = _FastImageItem(axisOrder="row-major")
+        self.image = FastImageItem(axisOrder="row-major")
         self.view.addItem(self.image)
         self.marker = _outline("#ffd43b", 1.5)
         self.field = _outline("#00e5ff", 2.0, Qt.PenStyle.DashLine)
@@ -328,7 +136,7 @@ class ImagePane(pg.GraphicsLayoutWidget):
         self.view.addItem(self.field)
         self.histogram: pg.HistogramLUTItem | None = None
         if histogram:
-            self.histogram = _ThrottledHistogram(
+            self.histogram = ThrottledHistogram(
                 self.image, fillHistogram=True, on_pending=self._schedule_catch_up
             )
             self.histogram.setMaximumWidth(110)
@@ -413,7 +221,7 @@ class ImagePane(pg.GraphicsLayoutWidget):
         self._setting_levels = True
         try:
             # The histogram's level region follows the image's levels when it catches up
-            # (_ThrottledHistogram): moving it now would repaint the histogram and its axis
+            # (ThrottledHistogram): moving it now would repaint the histogram and its axis
             # on the path of every new image.
             self.image.setImage(data, levels=levels, autoLevels=False)
             if levels is not None:

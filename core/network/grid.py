@@ -24,8 +24,8 @@ from core.display import (
     apply_colormap,
     colormap_lut,
     compute_levels,
-    default_colormap,
     is_signed,
+    resolve_colormap,
 )
 
 BACKGROUND = (32, 32, 32)
@@ -144,8 +144,8 @@ def layer_grid(
     h, w, count = stack.shape
     if isinstance(levels, str):
         levels = compute_levels(stack, mode=levels)  # type: ignore[arg-type]
-    if colormap is None:
-        colormap = default_colormap(is_signed(stack))
+    if colormap is None:  # resolved only when needed: is_signed is a pass over the maps
+        colormap = resolve_colormap(None, is_signed(stack))
     lut = colormap_lut(colormap)
     columns = max(1, min(count, columns or math.ceil(math.sqrt(count))))
     rows = math.ceil(count / columns)

@@ -7,7 +7,7 @@ conv layer's filters become a grid too, enlarged so a 3x3 kernel stays readable 
 hides them as "too small"). The :class:`GridLayout` returned with each picture maps a pixel of
 it back to (channel, row, col), which is what hover and click need.
 
-Colours follow :mod:`core.display` (``compute_levels``, ``default_colormap``,
+Colours follow :mod:`core.display` (``compute_levels``, ``resolve_colormap``,
 ``apply_colormap``), so a grid's pixel matches what a pane shows for the same value.
 """
 
@@ -19,7 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.display import apply_colormap, colormap_lut, compute_levels, default_colormap, is_signed
+from core.display import (
+    apply_colormap,
+    colormap_lut,
+    compute_levels,
+    is_signed,
+    resolve_colormap,
+)
 from core.network.layers import ActivationLayer, ConvLayer, Layer, PoolLayer
 from core.ops import effective_kernel_size, padding_amounts
 
@@ -212,7 +218,7 @@ def layer_grid(
         (low, high) shared by every channel; by default ``compute_levels`` of the whole map
         (symmetric if any value is negative), so channels compare by colour.
     colormap : str, optional
-        By default ``default_colormap`` of the map's sign (diverging if signed).
+        By default ``resolve_colormap`` of the map's sign (diverging if signed).
     columns : int, optional
         Cells per row; by default the count that makes the grid closest to square.
     zoom : int
@@ -245,8 +251,8 @@ def layer_grid(
     if levels is None:
         levels = compute_levels(cells)
         signed = levels[0] < 0  # compute_levels is symmetric exactly when the map is signed
-    if colormap is None:
-        colormap = default_colormap(is_signed(cells) if signed is None else signed)
+    if colormap is None:  # resolved only when needed: is_signed is a pass over the maps
+        colormap = resolve_colormap(None, is_signed(cells) if signed is None else signed)
     layout = GridLayout(count, cell_shape, columns, zoom=zoom, step=step)
     return _draw(cells, layout, levels, colormap)
 

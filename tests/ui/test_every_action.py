@@ -518,7 +518,7 @@ def _check_quit(ctx: Context, item) -> None:
     click(item)
     QApplication.processEvents()
     assert not ctx.window.isVisible()
-    assert ctx.window._qsettings.value("kernel")  # closing remembered the kernel
+    assert ctx.window.store.qsettings.value("kernel")  # closing remembered the kernel
 
 
 def _check_editor(change: Callable[[Kernel], Kernel | None], setup: str | None = None):

@@ -23,11 +23,12 @@ from PySide6.QtGui import QAction, QKeySequence
 from core.display import apply_colormap, colormap_lut
 from core.images import to_grayscale
 from core.kernels import preset
+from core.live import LiveResult
 from core.recording import RecordingError
 from core.sources import CameraSource, FrameSource, SourceError, SyntheticSource, VideoFileSource
 from ui.app import wait_until_idle
-from ui.live import LiveResult
-from ui.main_window import MainWindow, _fmt
+from ui.hover import format_value
+from ui.main_window import MainWindow
 
 WAIT_MS = 10_000
 SMALL = (160, 120)
@@ -309,7 +310,7 @@ def test_hover_readout_follows_new_frames(qtbot, live_window):
     window.input_pane.hovered.emit(QPointF(80.5, 60.5))  # the mouse rests over the input
     readouts = []
     window.live.frame_shown.connect(
-        lambda r: readouts.append((window.input_pane.readout, _fmt(r.working[60, 80])))
+        lambda r: readouts.append((window.input_pane.readout, format_value(r.working[60, 80])))
     )
     frames.wait_for(qtbot, 10)
     assert readouts and all(shown == f"[60, 80] = {value}" for shown, value in readouts)

@@ -11,7 +11,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QImage
 
 from core.display import apply_colormap, colormap_lut, display_histogram
-from ui.panes import CatchUpQueue, ImagePane, _FastImageItem
+from ui.panes import CatchUpQueue, ImagePane
+from ui.pg_internals import FastImageItem
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
@@ -40,7 +41,7 @@ def pane(qtbot):
 
 def test_fast_render_draws_what_pyqtgraph_draws(qapp, signed_map, monkeypatch):
     lut = colormap_lut("coolwarm")
-    item = _FastImageItem(axisOrder="row-major")
+    item = FastImageItem(axisOrder="row-major")
     item.setImage(signed_map, levels=(-1.5, 2.0), autoLevels=False)
     item.setLookupTable(lut)
     fallbacks = []
@@ -62,7 +63,7 @@ def test_values_far_outside_the_levels_get_the_end_colours(qapp, signed_map):
     data = signed_map.copy()
     data[0, :3] = (1e12, -1e12, np.inf)  # e.g. fixed levels, then a kernel scaled up a lot
     lut = colormap_lut("coolwarm")
-    item = _FastImageItem(axisOrder="row-major")
+    item = FastImageItem(axisOrder="row-major")
     item.setImage(data, levels=(-1.0, 1.0), autoLevels=False)
     item.setLookupTable(lut)
     item.render()
@@ -74,7 +75,7 @@ def test_nan_is_drawn_in_the_first_colour_as_saved(qapp, signed_map):
     data = signed_map.copy()
     data[10, 20] = np.nan
     lut = colormap_lut("coolwarm")
-    item = _FastImageItem(axisOrder="row-major")
+    item = FastImageItem(axisOrder="row-major")
     item.setImage(data, levels=(-1.0, 1.0), autoLevels=False)
     item.setLookupTable(lut)
     item.render()
@@ -84,7 +85,7 @@ def test_nan_is_drawn_in_the_first_colour_as_saved(qapp, signed_map):
 
 
 def test_histogram_from_the_worker_is_used_until_the_next_image(qapp, signed_map):
-    item = _FastImageItem(axisOrder="row-major")
+    item = FastImageItem(axisOrder="row-major")
     item.setImage(signed_map, levels=(-1.0, 1.0), autoLevels=False)
     given = display_histogram(signed_map)
     item.set_histogram(given)
@@ -232,16 +233,16 @@ def test_tick_labels_of_a_new_image_do_not_re_lay_the_pane_out(pane, qapp):
 
 
 def test_pixels_drawn_by_the_worker_are_used_at_their_levels_only(qapp, signed_map, monkeypatch):
-    from ui import panes
+    from ui import pg_internals
 
     lut = colormap_lut("coolwarm")
-    item = _FastImageItem(axisOrder="row-major")
+    item = FastImageItem(axisOrder="row-major")
     item.setImage(signed_map, levels=(-1.0, 1.0), autoLevels=False)
     item.setLookupTable(lut)
     prepared = np.zeros(signed_map.shape, np.uint8)  # not what the data says: a marker
     item.set_pixels((-1.0, 1.0), prepared)
     made_here = []
-    monkeypatch.setattr(panes, "lut_index", lambda *a: made_here.append(1) or a[0] * 0)
+    monkeypatch.setattr(pg_internals, "lut_index", lambda *a: made_here.append(1) or a[0] * 0)
     item.render()
     assert made_here == []
     assert np.all(_rgb(item.qimage) == lut[0])  # the prepared pixels, not the data
@@ -256,7 +257,7 @@ def test_pixels_drawn_by_the_worker_are_used_at_their_levels_only(qapp, signed_m
 
 def test_colour_pixels_drawn_by_the_worker(qapp, monkeypatch):
     rgb = np.random.default_rng(5).random((30, 40, 3)).astype(np.float32)
-    item = _FastImageItem(axisOrder="row-major")
+    item = FastImageItem(axisOrder="row-major")
     item.setImage(rgb, levels=(0.0, 1.0), autoLevels=False)
     drawn = apply_colormap(rgb, colormap_lut("gray"), (0.0, 1.0))
     item.set_pixels((0.0, 1.0), drawn)

@@ -1,13 +1,13 @@
 """The live-mode toolbar, menu and status line of the main window.
 
-Widgets only: every action calls :class:`ui.live.LiveController`, and the controller's signals
-keep the widgets in step (a source that fails mid-stream unchecks the Live button too).
+Widgets only: every action calls :class:`ui.live.controller.LiveController`, and the
+controller's signals keep the widgets in step (a source that fails mid-stream unchecks the
+Live button too).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDateTime, Qt
 from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence, QPainter, QPixmap
@@ -16,16 +16,17 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QLabel,
+    QMainWindow,
     QMenu,
     QStyle,
     QToolBar,
     QWidget,
 )
 
-from ui.live import RECORDABLE_PANES, SIZES, LiveController, LiveStats, SourceChoice
-
-if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+from core.live import RECORDABLE_PANES, SIZES, LiveStats, SourceChoice
+from ui.live.controller import LiveController
+from ui.settings_store import SettingsStore
+from ui.workbench import Workbench
 
 __all__ = ["LiveToolbar"]
 
@@ -45,16 +46,28 @@ class LiveToolbar(QToolBar):
     ----------
     controller : LiveController
         The live mode these widgets drive.
-    window : MainWindow
+    window : QMainWindow
         The window to install the toolbar, menu and status line in.
+    workbench : Workbench
+        Whether there is a result to snapshot.
+    store : SettingsStore
+        The folder the recording dialog starts in.
     """
 
-    def __init__(self, controller: LiveController, window: MainWindow) -> None:
+    def __init__(
+        self,
+        controller: LiveController,
+        window: QMainWindow,
+        workbench: Workbench,
+        store: SettingsStore,
+    ) -> None:
         super().__init__("Live", window)
         self.setObjectName("live_toolbar")  # saveState/restoreState key
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.controller = controller
         self._window = window
+        self._workbench = workbench
+        self._store = store
         icon = window.style().standardIcon
         SP = QStyle.StandardPixmap
 
@@ -189,7 +202,7 @@ class LiveToolbar(QToolBar):
         action.triggered.connect(slot)
         return action
 
-    def _build_menu(self, window: MainWindow) -> QMenu:
+    def _build_menu(self, window: QMainWindow) -> QMenu:
         menu = QMenu("Li&ve", window)
         menu.setToolTipsVisible(True)
         open_video = self._make_action(
@@ -272,7 +285,7 @@ class LiveToolbar(QToolBar):
         self.mirror_box.setEnabled(kind == "camera")
         self.freeze_action.setEnabled(running)
         self.step_action.setEnabled(running and controller.is_frozen())
-        self.snapshot_action.setEnabled(self._window.processed is not None)
+        self.snapshot_action.setEnabled(self._workbench.processed is not None)
         self.record_action.setEnabled(running or controller.is_recording())
 
     def _select_source(self, data) -> None:
@@ -366,10 +379,10 @@ class LiveToolbar(QToolBar):
         controller = self.controller
         if not checked:
             controller.stop_recording()
-        elif self._window.interactive:
+        elif controller.interactive:
             pane = self.record_box.currentData()
             stamp = QDateTime.currentDateTime().toString("yyyyMMdd-HHmmss")
-            default = Path(self._window.last_folder()) / f"convscope-{pane}-{stamp}.avi"
+            default = Path(self._store.last_folder()) / f"convscope-{pane}-{stamp}.avi"
             path, _ = QFileDialog.getSaveFileName(
                 self._window,
                 "Record to video file",
@@ -377,7 +390,7 @@ class LiveToolbar(QToolBar):
                 "MJPG video (*.avi);;MPEG-4 video (*.mp4)",
             )
             if path:
-                self._window.remember_folder(Path(path).parent)
+                self._store.remember_folder(Path(path).parent)
                 controller.start_recording(path, pane)
         self.record_action.setChecked(controller.is_recording())
 
@@ -409,7 +422,7 @@ class LiveToolbar(QToolBar):
 
     def _on_stats_changed(self, stats: LiveStats) -> None:
         self.stats_label.setText(stats.text)
-        self.snapshot_action.setEnabled(self._window.processed is not None)
+        self.snapshot_action.setEnabled(self._workbench.processed is not None)
 
 
 def _dot_icon(color: str) -> QIcon:

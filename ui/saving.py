@@ -1,0 +1,190 @@
+"""Saving what the window shows: a pane raw (float32 TIFF/.npy) or as displayed (PNG), and
+"Export all" (input, kernel, every output both ways) into a folder.
+
+Every write is atomic (``core.images``/``core.export``); a failure says so in the banner and
+leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from core.display import apply_colormap, colormap_lut, is_signed, resolve_colormap
+from core.export import export_all
+from core.images import SaveError, save_png, save_raw
+from core.inputs import LoadedImage
+from core.preview import Processed
+from ui.messages import Messages
+from ui.pane_group import PaneGroup
+from ui.panes import ImagePane
+from ui.settings_store import SettingsStore
+from ui.workbench import Workbench
+
+__all__ = ["SaveActions", "ask_save_path"]
+
+
+def ask_save_path(parent: QWidget, title: str, suggestion: str, filters: str) -> str:
+    """Ask where to save ("" if cancelled).
+
+    A typed extension of any offered file type wins ("x.npy" with the TIFF filter selected is
+    a .npy); a name without one gets the chosen type's first extension ("scan.v2" too).
+    """
+    path, chosen = QFileDialog.getSaveFileName(parent, title, suggestion, filters)
+    known = re.findall(r"\*(\.\w+)", filters)
+    offered = re.findall(r"\*(\.\w+)", chosen or filters) or known
+    if path and offered and Path(path).suffix.lower() not in known:
+        path += offered[0]
+    return path
+
+
+class SaveActions(QObject):
+    """The window's saves, for whatever result the workbench holds.
+
+    Parameters
+    ----------
+    workbench : Workbench
+        The input and result to save.
+    panes : PaneGroup
+        Which pane shows which output, and with which colours and levels.
+    store : SettingsStore
+        The folder dialogs start in (and remember).
+    messages : Messages
+        Where success and failure are reported.
+    dialog_parent : QWidget
+        Parent of the file dialogs.
+    """
+
+    def __init__(
+        self,
+        workbench: Workbench,
+        panes: PaneGroup,
+        store: SettingsStore,
+        messages: Messages,
+        dialog_parent: QWidget,
+    ) -> None:
+        super().__init__(dialog_parent)
+        self._workbench = workbench
+        self._panes = panes
+        self._store = store
+        self._messages = messages
+        self._parent = dialog_parent
+
+    def _pane_data(self, pane: ImagePane) -> tuple[np.ndarray, str] | None:
+        processed = self._workbench.processed
+        if processed is None:
+            self._messages.show_error("There is no output to save yet.", topic="save")
+            return None
+        outputs = processed.outputs()
+        label, data = outputs[0] if pane is self._panes.conv_pane else outputs[1]
+        return data, label
+
+    def displayed_rgb(self, pane: ImagePane, data: np.ndarray) -> np.ndarray:
+        """Full-resolution RGB of ``data`` with the pane's current colours and levels (a
+        gradient picked from its histogram's menu included)."""
+        lut = pane.image.lookup_table()
+        if lut is None:  # colour maps (no LUT), or a pane that has not drawn yet
+            lut = colormap_lut(resolve_colormap(self._workbench.colormap_name(), is_signed(data)))
+        return apply_colormap(data, lut, pane.levels())
+
+    def _stem(self) -> str:
+        loaded = self._workbench.loaded
+        return Path(loaded.name).stem if loaded is not None else "convscope"
+
+    def save_pane_raw(self, pane: ImagePane, path: str | Path | None = None) -> bool:
+        """Save the exact float32 values ``pane`` shows (TIFF or .npy); asks where if no path."""
+        found = self._pane_data(pane)
+        if found is None:
+            return False
+        data, label = found
+        if path is None:
+            path = ask_save_path(
+                self._parent,
+                "Save raw values",
+                str(Path(self._store.last_folder()) / f"{self._stem()}_{label}.tif"),
+                "Float32 TIFF (*.tif *.tiff);;NumPy array (*.npy)",
+            )
+            if not path:
+                return False
+        return self._save(lambda: save_raw(path, data), path)
+
+    def save_pane_png(self, pane: ImagePane, path: str | Path | None = None) -> bool:
+        """Save ``pane`` as displayed (PNG); asks where if no path."""
+        found = self._pane_data(pane)
+        if found is None:
+            return False
+        data, label = found
+        if path is None:
+            path = ask_save_path(
+                self._parent,
+                "Save as displayed",
+                str(Path(self._store.last_folder()) / f"{self._stem()}_{label}.png"),
+                "PNG image (*.png)",
+            )
+            if not path:
+                return False
+        return self._save(lambda: save_png(path, self.displayed_rgb(pane, data)), path)
+
+    def export_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self._parent, "Export all into folder", self._store.last_folder()
+        )
+        if folder:
+            self.export_to(folder)
+
+    def export_to(
+        self,
+        folder: str | Path,
+        *,
+        loaded: LoadedImage | None = None,
+        processed: Processed | None = None,
+        stem: str | None = None,
+    ) -> list[Path]:
+        """Input, kernel JSON, and every output raw and as displayed, into ``folder``.
+
+        By default what the workbench holds now; live snapshots pass the frame they mean
+        (and a stem naming it), which the workbench may already have replaced.
+        """
+        loaded = loaded if loaded is not None else self._workbench.loaded
+        processed = processed if processed is not None else self._workbench.processed
+        if processed is None or loaded is None:
+            self._messages.show_error("There is nothing to export yet.", topic="save")
+            return []
+        stem = stem if stem is not None else Path(loaded.name).stem
+        panes = (self._panes.conv_pane, self._panes.pooled_pane)
+        outputs = {
+            label: (data, self.displayed_rgb(pane, data))
+            for pane, (label, data) in zip(panes, processed.outputs(), strict=True)
+        }
+        written: list[Path] = []
+
+        def run() -> None:
+            written.extend(
+                export_all(
+                    folder,
+                    stem,
+                    image=loaded.image,
+                    kernel=processed.result.kernel,
+                    outputs=outputs,
+                )
+            )
+
+        self._save(run, folder)
+        return written
+
+    def _save(self, write: Callable[[], object], target: str | Path) -> bool:
+        try:
+            write()
+        except (SaveError, OSError) as exc:
+            self._messages.show_error(f"Nothing was saved: {exc}", topic="save")
+            return False
+        target = Path(target)
+        self._store.remember_folder(target if target.is_dir() else target.parent)
+        self._messages.resolve("save")
+        self._messages.show_status(f"Saved {target}")
+        return True
