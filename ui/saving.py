@@ -74,6 +74,7 @@ class SaveActions(QObject):
         self._store = store
         self._messages = messages
         self._parent = dialog_parent
+        self._snapshot_folder: str | None = None  # asked once, then reused
 
     def _pane_data(self, pane: ImagePane) -> tuple[np.ndarray, str] | None:
         processed = self._workbench.processed
@@ -176,6 +177,44 @@ class SaveActions(QObject):
 
         self._save(run, folder)
         return written
+
+    def snapshot(
+        self,
+        loaded: LoadedImage | None,
+        processed: Processed | None,
+        frame_index: int | None,
+        folder: str | Path | None = None,
+        *,
+        ask: bool = True,
+    ) -> list[Path]:
+        """Export one live frame (``loaded`` and ``processed``) into a snapshot folder.
+
+        Parameters
+        ----------
+        frame_index : int or None
+            The source's index of the frame, which file names carry (None: not a live frame).
+        folder : str or Path, optional
+            Target folder; by default the one asked for last time (asked once, and again if it
+            went away), or asked now when ``ask``.
+        """
+        if loaded is None or processed is None:
+            self._messages.show_error("There is no frame to save yet.", topic="save")
+            return []
+        if folder is None and self._snapshot_folder and Path(self._snapshot_folder).is_dir():
+            folder = self._snapshot_folder
+        if folder is None:
+            if not ask:
+                return []
+            folder = QFileDialog.getExistingDirectory(
+                self._parent, "Save snapshots into folder", self._store.last_folder()
+            )
+            if not folder:
+                return []
+        self._snapshot_folder = str(folder)
+        stem = "-".join(Path(loaded.name).stem.split()) or "live"
+        if frame_index is not None:
+            stem += f"_frame{frame_index:06d}"
+        return self.export_to(folder, loaded=loaded, processed=processed, stem=stem)
 
     def _save(self, write: Callable[[], object], target: str | Path) -> bool:
         try:

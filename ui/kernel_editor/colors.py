@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import (
-    QColor,
-)
+from PySide6.QtGui import QColor
 
 # RdBu-like diverging stops: blue for negative, near-white for zero, red for positive.
 _STOPS = (

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtGui import (
-    QUndoCommand,
-)
+from PySide6.QtGui import QUndoCommand
 
-from core.kernels import (
-    Kernel,
-)
+from core.kernels import Kernel
 
 if TYPE_CHECKING:
     from ui.kernel_editor.editor import KernelEditor

@@ -13,29 +13,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import (
-    Qt,
-    Signal,
-)
-from PySide6.QtGui import (
-    QAction,
-    QKeySequence,
-    QUndoStack,
-)
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDoubleSpinBox,
-    QFileDialog,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QMessageBox,
-    QSizePolicy,
-    QSpinBox,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from core.kernel_math import (
     WEIGHT_LIMIT,
@@ -48,7 +28,6 @@ from core.kernel_math import (
 )
 from core.kernels import (
     DEFAULT_PRESET,
-    MAX_KERNEL_SIZE,
     PRESET_NAMES,
     Kernel,
     KernelError,
@@ -57,11 +36,8 @@ from core.kernels import (
     save_kernel,
 )
 from ui.kernel_editor.commands import KernelCommand
-from ui.kernel_editor.constants import MERGE_WINDOW_SECONDS, STEP_HELP
-from ui.kernel_editor.grid import GridArea, WeightsModel, WeightsView
-from ui.kernel_editor.spinbox import NumberSpinBox
-
-_CUSTOM_LABEL = "custom kernel"
+from ui.kernel_editor.constants import MERGE_WINDOW_SECONDS
+from ui.kernel_editor.layout import build
 
 
 class KernelEditor(QWidget):
@@ -120,7 +96,7 @@ class KernelEditor(QWidget):
         self.addAction(self.undo_action)
         self.addAction(self.redo_action)
 
-        self._build()
+        build(self)
         self._sync_controls()
 
     # ----------------------------------------------------------------------------- public API
@@ -186,213 +162,6 @@ class KernelEditor(QWidget):
         self.message.emit(f"Saved kernel to {path}")
         self.file_done.emit()
         return True
-
-    # ------------------------------------------------------------------------------- building
-
-    def _build(self) -> None:
-        self._model = WeightsModel(self._kernel, self)
-        self._model.edit_requested.connect(self._on_edit_requested)
-        self._view = WeightsView()
-        self._view.setModel(self._model)
-        self._view.setToolTip(STEP_HELP)
-        self._view.wheel_nudged.connect(self._on_wheel_nudged)
-        self._view.drag_started.connect(self._on_drag_started)
-        self._view.drag_moved.connect(self._on_drag_moved)
-        self._view.drag_finished.connect(self._on_drag_finished)
-        self._view.clear_requested.connect(self._on_clear_requested)
-        self._grid_area = GridArea(self._view, self)
-
-        self.preset_combo = QComboBox()
-        # Item 0 stands for "not a preset"; it is shown, never chosen from the list.
-        self.preset_combo.addItem(_CUSTOM_LABEL)
-        custom_item = self.preset_combo.model().item(0)
-        custom_item.setFlags(custom_item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
-        self.preset_combo.setToolTip("Load a classic kernel; hover an entry to see what it does.")
-        for name in PRESET_NAMES:
-            self.preset_combo.addItem(name)
-            self.preset_combo.setItemData(
-                self.preset_combo.count() - 1, preset_lesson(name), Qt.ItemDataRole.ToolTipRole
-            )
-        self.preset_combo.setMaxVisibleItems(len(PRESET_NAMES) + 1)
-        self.preset_combo.activated.connect(self._on_preset_activated)
-
-        size_tip = (
-            "Kernel height (rows) and width (columns). Resizing keeps the weights around the "
-            "centre; odd sizes have a true centre cell."
-        )
-        self.rows_spin = QSpinBox()
-        self.cols_spin = QSpinBox()
-        for spin in (self.rows_spin, self.cols_spin):
-            spin.setRange(1, MAX_KERNEL_SIZE)
-            spin.setKeyboardTracking(False)
-            spin.setToolTip(size_tip)
-            spin.valueChanged.connect(self._on_size_value_changed)
-
-        self.scale_spin = NumberSpinBox(fractions=True)
-        self.scale_spin.setRange(-1e6, 1e6)
-        self.scale_spin.setToolTip(
-            "Scale: every weight is multiplied by this before use, so a blur can be written "
-            "with whole numbers and 1/16."
-        )
-        self.scale_spin.valueChanged.connect(self._on_scale_value_changed)
-        self.bias_spin = NumberSpinBox()
-        self.bias_spin.setRange(-1e6, 1e6)
-        self.bias_spin.setSingleStep(0.1)
-        self.bias_spin.setStepType(QDoubleSpinBox.StepType.DefaultStepType)
-        self.bias_spin.setToolTip(
-            "Bias: a number added to every output pixel, like the bias of a Conv2D filter."
-        )
-        self.bias_spin.valueChanged.connect(self._on_bias_value_changed)
-
-        self.normalize_button = self._tool(
-            "Normalize",
-            "Set the scale so the weights sum to 1, keeping overall brightness "
-            "(kernels that sum to 0 are left alone).",
-            self._on_normalize_clicked,
-        )
-        self.flip_button = self._tool(
-            "Flip 180\u00b0",
-            "Rotate the kernel by 180 degrees: this turns correlation (what CNNs compute) "
-            "into true convolution.",
-            self._on_flip_clicked,
-        )
-        self.rotate_button = self._tool(
-            "Rotate 90\u00b0",
-            "Rotate the kernel 90 degrees counter-clockwise: an edge detector then finds edges "
-            "at right angles to before.",
-            self._on_rotate_clicked,
-        )
-        self.transpose_button = self._tool(
-            "Transpose",
-            "Mirror the kernel across its main diagonal: rows become columns, so horizontal "
-            "detectors become vertical ones.",
-            self._on_transpose_clicked,
-        )
-        self.randomize_button = self._tool(
-            "Randomize",
-            "Fill with normal random weights (He init, std = sqrt(2 / fan-in)), like a CNN "
-            "filter before training.",
-            self._on_randomize_clicked,
-        )
-        self.clear_button = self._tool(
-            "Clear",
-            "Set every weight to 0 (scale 1, bias 0): a blank kernel that outputs nothing.",
-            self._on_clear_clicked,
-        )
-        self.undo_button = self._tool(
-            "Undo", "Undo the last change (Ctrl+Z).", self.undo_stack.undo
-        )
-        self.redo_button = self._tool(
-            "Redo", "Redo the change you undid (Ctrl+Shift+Z).", self.undo_stack.redo
-        )
-        self.load_button = self._tool(
-            "Load\u2026", "Load a kernel from a JSON file.", lambda: self.load_dialog()
-        )
-        self.save_button = self._tool(
-            "Save\u2026", "Save this kernel as a JSON file.", lambda: self.save_dialog()
-        )
-        self.undo_stack.canUndoChanged.connect(self.undo_button.setEnabled)
-        self.undo_stack.canRedoChanged.connect(self.redo_button.setEnabled)
-        self.undo_stack.undoTextChanged.connect(self._on_undo_text_changed)
-        self.undo_stack.redoTextChanged.connect(self._on_redo_text_changed)
-        self.undo_button.setEnabled(False)
-        self.redo_button.setEnabled(False)
-
-        self.sum_label = QLabel()
-        self.sum_label.setWordWrap(True)
-        self.sum_label.setToolTip(
-            "Sum of the effective weights (weights x scale): the kernel's response to a flat, "
-            "uniform patch of brightness 1."
-        )
-        self.lesson_label = QLabel()
-        self.lesson_label.setWordWrap(True)
-        self.lesson_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.lesson_label.setStyleSheet("color: palette(text); font-style: italic;")
-        self.lesson_label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
-
-        # Side panel: the pane is wider than tall, so the grid gets the full height on the left.
-        panel = QVBoxLayout()
-        panel.setSpacing(6)
-        panel.addWidget(self.preset_combo)
-
-        form = QGridLayout()
-        form.setHorizontalSpacing(4)
-        form.setVerticalSpacing(4)
-        form.addWidget(self._caption("Size"), 0, 0)
-        size_row = QHBoxLayout()
-        size_row.setSpacing(2)
-        size_row.addWidget(self.rows_spin, 1)
-        times = QLabel("\u00d7")
-        times.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        size_row.addWidget(times)
-        size_row.addWidget(self.cols_spin, 1)
-        form.addLayout(size_row, 0, 1)
-        form.addWidget(self._caption("Scale \u00d7"), 1, 0)
-        form.addWidget(self.scale_spin, 1, 1)
-        form.addWidget(self._caption("Bias +"), 2, 0)
-        form.addWidget(self.bias_spin, 2, 1)
-        form.setColumnStretch(1, 1)
-        panel.addLayout(form)
-
-        tools = QGridLayout()
-        tools.setSpacing(3)
-        for position, button in enumerate(
-            (
-                self.normalize_button,
-                self.clear_button,
-                self.flip_button,
-                self.rotate_button,
-                self.transpose_button,
-                self.randomize_button,
-            )
-        ):
-            tools.addWidget(button, position // 2, position % 2)
-        panel.addLayout(tools)
-
-        history = QGridLayout()
-        history.setSpacing(3)
-        history.addWidget(self.undo_button, 0, 0)
-        history.addWidget(self.redo_button, 0, 1)
-        history.addWidget(self.load_button, 1, 0)
-        history.addWidget(self.save_button, 1, 1)
-        panel.addLayout(history)
-
-        panel.addWidget(self._separator())
-        panel.addWidget(self.sum_label)
-        panel.addWidget(self.lesson_label, 1)
-
-        side = QWidget()
-        side.setLayout(panel)
-        panel.setContentsMargins(0, 0, 0, 0)
-        side.setFixedWidth(216)
-
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.setSpacing(8)
-        layout.addWidget(self._grid_area, 1)
-        layout.addWidget(side)
-
-    def _tool(self, text: str, tip: str, slot: object) -> QToolButton:
-        button = QToolButton()
-        button.setText(text)
-        button.setToolTip(tip)
-        button.setAutoRaise(False)
-        button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        button.clicked.connect(slot)
-        return button
-
-    @staticmethod
-    def _caption(text: str) -> QLabel:
-        label = QLabel(text)
-        label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return label
-
-    @staticmethod
-    def _separator() -> QWidget:
-        line = QWidget()
-        line.setFixedHeight(1)
-        line.setStyleSheet("background: palette(mid);")
-        return line
 
     # ----------------------------------------------------------------------- change machinery
 

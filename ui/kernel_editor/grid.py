@@ -38,13 +38,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.kernel_math import (
-    format_candidates,
-    format_full,
-)
-from core.kernels import (
-    Kernel,
-)
+from core.kernel_math import format_candidates, format_full
+from core.kernels import Kernel
 from ui.kernel_editor.colors import weight_colors
 from ui.kernel_editor.constants import (
     DRAG_PIXELS_PER_STEP,

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import (
-    QValidator,
-)
-from PySide6.QtWidgets import (
-    QDoubleSpinBox,
-    QWidget,
-)
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import QDoubleSpinBox, QWidget
 
-from core.kernel_math import (
-    as_fraction,
-    parse_number,
-)
+from core.kernel_math import as_fraction, parse_number
 
 
 class NumberSpinBox(QDoubleSpinBox):
