@@ -41,8 +41,9 @@ class LiveSession:
     on_ready : callable
         Called from the processing thread when a result waits in its slot (:meth:`take`).
     on_ended : callable
-        Called from the capture thread with a :class:`SourceError` or None when the source
-        ended or failed (not when the session was stopped).
+        Called once from the capture thread when capture ends: with the :class:`SourceError`
+        that ended it, or None (the source ran out, or :meth:`stop` was called; the caller
+        knows which).
     """
 
     def __init__(

@@ -17,8 +17,6 @@ from ui.kernel_editor import (
     WEIGHT_LIMIT,
     WHEEL_STEP,
     KernelEditor,
-    parse_number,
-    resize_centred,
     weight_colors,
 )
 
@@ -280,14 +278,6 @@ def test_resize_keeps_the_centre(editor):
     assert np.array_equal(editor.kernel().weights, preset("sobel-x").weights)
 
 
-def test_resize_centred_helper():
-    grid = np.arange(9.0).reshape(3, 3)
-    assert np.array_equal(resize_centred(grid, 1, 1), [[4.0]])
-    assert resize_centred(grid, 15, 15)[7, 7] == 4.0
-    assert np.array_equal(resize_centred(grid, 4, 4)[1:4, 1:4], grid)  # anchor (1,1) -> (2,2)
-    assert np.array_equal(resize_centred(resize_centred(grid, 4, 4), 3, 3), grid)
-
-
 def test_undo_redo_restore_exact_kernels(editor, emitted):
     kernels, _ = emitted
     history = [editor.kernel()]
@@ -437,11 +427,3 @@ def test_weight_colors_diverge_and_stay_readable():
     assert negative_text.lightness() > 200 and positive_text.lightness() > 200
     _, pale_text = weight_colors(0.1, 1.0)
     assert pale_text.lightness() < 60
-
-
-def test_parse_number():
-    assert parse_number(" 1/9 ") == pytest.approx(1 / 9)
-    assert parse_number("\u22120.5") == -0.5
-    for bad in ("nan", "inf", "x", "1e9"):
-        with pytest.raises(ValueError):
-            parse_number(bad)
