@@ -1,0 +1,350 @@
+"""PyTorch ``state_dict`` files (``torch.save``), read without PyTorch and without running code.
+
+A ``.pt``/``.pth`` file is a pickle. Unpickling can call any importable function, so the
+pickle is read by an allow-list unpickler (the idea of PyTorch's own ``weights_only=True``
+loader): ordered dicts, the tensor/parameter rebuild functions and the storage types, and
+nothing else. Tensors come out as lazy references to their storages; only the storages of the
+layer asked for are read (one zip member each, or one slice of a legacy file).
+
+Two layouts: the zip written since PyTorch 1.6 (``<name>/data.pkl`` + ``<name>/data/<key>``
+raw storages) and the legacy stream (magic number, protocol, system info, the pickle, the
+storage keys, then each storage as an 8-byte element count and its bytes).
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import pickle
+import struct
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.models.common import (
+    ModelError,
+    ModelLayerInfo,
+    conv_layer,
+    find_info,
+    require_conv_layers,
+)
+from core.network import ConvLayer, Network
+
+LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+MAX_PICKLE_BYTES = 64 * 1024 * 1024  # a state dict's pickle is small; its tensors are not in it
+
+_STORAGE_DTYPES = {
+    "DoubleStorage": np.float64,
+    "FloatStorage": np.float32,
+    "HalfStorage": np.float16,
+    "BFloat16Storage": "bfloat16",  # no NumPy type: widened to float32 by hand
+    "LongStorage": np.int64,
+    "IntStorage": np.int32,
+    "ShortStorage": np.int16,
+    "CharStorage": np.int8,
+    "ByteStorage": np.uint8,
+    "BoolStorage": np.bool_,
+}
+
+
+@dataclass(frozen=True)
+class _StorageType:
+    name: str
+
+    @property
+    def dtype(self) -> np.dtype | str:
+        return _STORAGE_DTYPES[self.name]
+
+
+@dataclass(frozen=True)
+class _Storage:
+    key: str
+    dtype: np.dtype | str
+    numel: int
+
+
+@dataclass(frozen=True)
+class _Tensor:
+    """A tensor not read yet: where its values lie in which storage."""
+
+    storage: _Storage
+    offset: int
+    shape: tuple[int, ...]
+    strides: tuple[int, ...]
+
+
+def _rebuild_tensor(storage, storage_offset, size, stride, *_ignored) -> _Tensor:
+    if not isinstance(storage, _Storage):
+        raise pickle.UnpicklingError("a tensor without a storage")
+    return _Tensor(storage, int(storage_offset), tuple(size), tuple(stride))
+
+
+def _rebuild_parameter(data, *_ignored):
+    return data
+
+
+_ALLOWED: dict[tuple[str, str], Callable | type] = {
+    ("collections", "OrderedDict"): collections.OrderedDict,
+    ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
+    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+    ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
+}
+
+
+class RefusedGlobal(pickle.UnpicklingError):
+    def __init__(self, module: str, name: str) -> None:
+        super().__init__(f"{module}.{name}")
+        self.module, self.name = module, name
+
+
+class _StateDictUnpickler(pickle.Unpickler):
+    """Builds dicts and lazy tensors; refuses every global not on the allow-list."""
+
+    def find_class(self, module: str, name: str):
+        if module == "torch" and name in _STORAGE_DTYPES:
+            return _StorageType(name)
+        try:
+            return _ALLOWED[(module, name)]
+        except KeyError:
+            raise RefusedGlobal(module, name) from None
+
+    def persistent_load(self, pid):
+        # ('storage', storage_type, key, location, numel[, view_metadata])
+        if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):
+            raise pickle.UnpicklingError(f"unexpected persistent id {pid!r}")
+        storage_type = pid[1]
+        if not isinstance(storage_type, _StorageType):
+            raise pickle.UnpicklingError("a storage of unknown type")
+        return _Storage(str(pid[2]), storage_type.dtype, int(pid[4]))
+
+
+def _unpickle(path: Path, data: bytes | io.BufferedReader) -> object:
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
+    try:
+        return _StateDictUnpickler(stream).load()
+    except RefusedGlobal as exc:
+        raw = data if isinstance(data, bytes) else _head(path)
+        if exc.module.startswith("torch.nn") or b"torch.nn.modules" in raw:
+            raise ModelError(
+                f"{path.name}: holds a whole pickled PyTorch model, which ConvScope does not "
+                "load (unpickling it could run any code). In PyTorch, save its weights "
+                "instead: torch.save(model.state_dict(), 'weights.pt')"
+            ) from None
+        raise ModelError(
+            f"{path.name}: refused: the file asks to call {exc.module}.{exc.name}, which a "
+            "state_dict never needs (ConvScope reads plain state_dicts only, so that a file "
+            "cannot run code)"
+        ) from None
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        IndexError,
+        KeyError,
+        AttributeError,
+        struct.error,
+        RecursionError,
+    ) as exc:
+        raise ModelError(f"{path.name}: damaged PyTorch pickle: {exc}") from None
+
+
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(MAX_PICKLE_BYTES)
+
+
+# ---------------------------------------------------------------- the two layouts
+
+
+class _Archive:
+    """Reads storages on demand from the zip or the legacy file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offsets: dict[str, int] = {}  # legacy files: key -> byte offset of its data
+        try:
+            self.zip = zipfile.ZipFile(path) if zipfile.is_zipfile(path) else None
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise ModelError(f"{path.name}: damaged zip archive: {exc}") from None
+        self.tree = self._read_zip() if self.zip is not None else self._read_legacy()
+
+    def close(self) -> None:
+        if self.zip is not None:
+            self.zip.close()
+
+    def _read_zip(self) -> object:
+        assert self.zip is not None
+        names = self.zip.namelist()
+        pickles = [n for n in names if n.endswith("/data.pkl") or n == "data.pkl"]
+        if any(n.split("/")[1:2] == ["code"] or n.endswith("/constants.pkl") for n in names):
+            raise ModelError(
+                f"{self.path.name}: is a TorchScript model (torch.jit.save), not a state_dict; "
+                "save its weights with torch.save(model.state_dict(), 'weights.pt')"
+            )
+        if len(pickles) != 1:
+            raise ModelError(f"{self.path.name}: a zip without the data.pkl of torch.save")
+        self.prefix = pickles[0][: -len("data.pkl")]
+        info = self.zip.getinfo(pickles[0])
+        if info.file_size > MAX_PICKLE_BYTES:
+            raise ModelError(f"{self.path.name}: its pickle is too large for a state_dict")
+        try:
+            data = self.zip.read(pickles[0])
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise ModelError(f"{self.path.name}: damaged zip archive: {exc}") from None
+        byteorder = f"{self.prefix}byteorder"
+        self.big_endian = byteorder in names and self.zip.read(byteorder).strip() == b"big"
+        return _unpickle(self.path, data)
+
+    def _read_legacy(self) -> object:
+        self.big_endian = False
+        try:
+            with open(self.path, "rb") as f:
+                magic = _unpickle(self.path, f)
+                if magic != LEGACY_MAGIC:
+                    raise ModelError(
+                        f"{self.path.name}: not a PyTorch file (neither a torch.save zip nor "
+                        "the legacy format)"
+                    )
+                _unpickle(self.path, f)  # protocol version
+                system = _unpickle(self.path, f)
+                if isinstance(system, dict) and system.get("little_endian") is False:
+                    self.big_endian = True
+                tree = _unpickle(self.path, f)
+                keys = _unpickle(self.path, f)
+                if not isinstance(keys, list):
+                    raise ModelError(f"{self.path.name}: damaged legacy PyTorch file")
+                storages = {s.key: s for s in _storages(tree)}
+                for key in keys:  # note where each storage starts; read none of them
+                    header = f.read(8)
+                    if len(header) != 8:
+                        raise ModelError(f"{self.path.name}: truncated legacy PyTorch file")
+                    self.offsets[str(key)] = f.tell()
+                    numel = struct.unpack("<q", header)[0]
+                    f.seek(numel * _itemsize(storages.get(str(key))), io.SEEK_CUR)
+        except OSError as exc:
+            raise ModelError(f"{self.path.name}: cannot read: {exc.strerror or exc}") from None
+        return tree
+
+    def read(self, tensor: _Tensor) -> np.ndarray:
+        storage = tensor.storage
+        item = _itemsize(storage)
+        try:
+            if self.zip is not None:
+                raw = self.zip.read(f"{self.prefix}data/{storage.key}")
+            else:
+                with open(self.path, "rb") as f:
+                    f.seek(self.offsets[storage.key])
+                    raw = f.read(storage.numel * item)
+        except (KeyError, zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise ModelError(f"{self.path.name}: a tensor's data is missing: {exc}") from None
+        if len(raw) < storage.numel * item:
+            raise ModelError(f"{self.path.name}: truncated tensor data")
+        if storage.dtype == "bfloat16":
+            halves = np.frombuffer(raw, dtype=">u2" if self.big_endian else "<u2")
+            flat = (halves.astype(np.uint32) << 16).view(np.float32)
+        else:
+            dtype = np.dtype(storage.dtype).newbyteorder(">" if self.big_endian else "<")
+            flat = np.frombuffer(raw, dtype=dtype, count=storage.numel)
+        needed = (
+            tensor.offset
+            + sum((n - 1) * s for n, s in zip(tensor.shape, tensor.strides, strict=True))
+            + 1
+        )
+        if tensor.offset < 0 or needed > flat.size or min(tensor.strides, default=0) < 0:
+            raise ModelError(f"{self.path.name}: a tensor lies outside its storage")
+        view = np.lib.stride_tricks.as_strided(
+            flat[tensor.offset :],
+            shape=tensor.shape,
+            strides=tuple(s * flat.itemsize for s in tensor.strides),
+            writeable=False,
+        )
+        return np.array(view, dtype=view.dtype.newbyteorder("="))
+
+
+def _itemsize(storage: _Storage | None) -> int:
+    if storage is None:
+        raise ModelError("a storage that no tensor uses")
+    return 2 if storage.dtype == "bfloat16" else np.dtype(storage.dtype).itemsize
+
+
+def _storages(tree: object):
+    if isinstance(tree, _Tensor):
+        yield tree.storage
+    elif isinstance(tree, dict):
+        for value in tree.values():
+            yield from _storages(value)
+    elif isinstance(tree, list | tuple):
+        for value in tree:
+            yield from _storages(value)
+
+
+def _tensors(tree: object, prefix: str = "") -> dict[str, _Tensor]:
+    """Every tensor by its dotted key; a checkpoint's nested dicts give ``model.conv1.weight``."""
+    out: dict[str, _Tensor] = {}
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            name = f"{prefix}{key}"
+            if isinstance(value, _Tensor):
+                out[name] = value
+            elif isinstance(value, dict):
+                out.update(_tensors(value, f"{name}."))
+    return out
+
+
+def _convs(path: Path, tree: object) -> list[tuple[ModelLayerInfo, _Tensor, _Tensor | None]]:
+    if not isinstance(tree, dict):
+        raise ModelError(f"{path.name}: holds a {type(tree).__name__}, not a state_dict")
+    tensors = _tensors(tree)
+    out = []
+    for key, tensor in tensors.items():
+        if len(tensor.shape) != 4:
+            continue
+        name = key[: -len(".weight")] if key.endswith(".weight") else key
+        bias = tensors.get(f"{name}.bias")
+        if bias is not None and bias.shape != (tensor.shape[0],):
+            bias = None
+        shape = tuple(int(n) for n in tensor.shape)
+        out.append((ModelLayerInfo(name, shape, bias is not None), tensor, bias))  # type: ignore[arg-type]
+    return out
+
+
+def _open(path: Path) -> _Archive:
+    try:
+        return _Archive(path)
+    except RecursionError:
+        raise ModelError(f"{path.name}: damaged PyTorch pickle (nested too deeply)") from None
+
+
+# ---------------------------------------------------------------- public
+
+
+def list_layers(path: Path) -> list[ModelLayerInfo]:
+    archive = _open(path)
+    try:
+        return require_conv_layers(path, [info for info, _, _ in _convs(path, archive.tree)])
+    finally:
+        archive.close()
+
+
+def read_layer(path: Path, name: str) -> ConvLayer:
+    archive = _open(path)
+    try:
+        convs = _convs(path, archive.tree)
+        info = find_info(path, (c[0] for c in convs), name)
+        _, weight, bias = next(c for c in convs if c[0] is info)
+        return conv_layer(
+            path, info, archive.read(weight), None if bias is None else archive.read(bias)
+        )
+    finally:
+        archive.close()
+
+
+def read_network(path: Path) -> Network | None:
+    """None: a state_dict holds weights only, not how the layers connect."""
+    list_layers(path)
+    return None
