@@ -2,6 +2,8 @@
 
 convscope [IMAGE] [--kernel PRESET|FILE.json] [--screenshot PATH]
 convscope apply INPUT... --kernel PRESET|FILE.json --out DIR [options]
+convscope apply INPUT... --model MODEL [--layer NAME] --out DIR [--format F]
+convscope layers MODEL
 """
 
 from __future__ import annotations
@@ -58,7 +60,14 @@ def batch_parser() -> argparse.ArgumentParser:
         "DIR/<stem>_pooled.<ext> (the pooled activation; <stem>_activated with --pool none).",
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
-    parser.add_argument("--kernel", required=True, help="a preset name or a kernel JSON file")
+    parser.add_argument("--kernel", help="a preset name or a kernel JSON file")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="instead of --kernel: a model file (Keras, PyTorch, ONNX, ...); runs its first "
+        "conv/activation/pool layers, or --layer; writes DIR/<stem>_<layer>.<ext>",
+    )
+    parser.add_argument("--layer", metavar="NAME", help="with --model: run this conv layer only")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     parser.add_argument(
         "--format",
@@ -84,6 +93,14 @@ def batch_parser() -> argparse.ArgumentParser:
 def run_batch(argv: Sequence[str]) -> int:
     parser = batch_parser()
     args = parser.parse_args(argv)  # exits with status 2 on a usage error
+    if (args.kernel is None) == (args.model is None):
+        parser.error("give either --kernel or --model")
+    if args.layer is not None and args.model is None:
+        parser.error("--layer needs --model")
+    if args.model is not None:
+        from core.models.cli import run_model_batch
+
+        return run_model_batch(args)
 
     from core.batch import BatchError, expand_inputs, process_file
     from core.kernels import KernelError, resolve_kernel
@@ -165,6 +182,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv[:1] == ["apply"]:
             return run_batch(argv[1:])
+        if argv[:1] == ["layers"]:
+            from core.models.cli import run_layers
+
+            return run_layers(argv[1:])
         args = gui_parser().parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
