@@ -167,7 +167,7 @@ def test_nan_in_keras_weights(tmp_path):
         kernel = f["layers/conv2d_1/vars/0"]
         kernel[0, 0, 0, 0] = np.nan
     read_conv_layer(path, "conv1")  # the other layer is still fine
-    with pytest.raises(ModelError, match="conv2.*NaN"):
+    with pytest.raises(ModelError, match=r"conv2.*NaN"):
         read_conv_layer(path, "conv2")
 
 
@@ -208,7 +208,9 @@ def test_a_malicious_pickle_runs_nothing(tmp_path, layout):
         _torch_zip(path, pickled)
     else:
         path.write_bytes(pickled)
-    with pytest.raises(ModelError, match=r"refused: the file asks to call (__builtin__|builtins)\.exec"):
+    with pytest.raises(
+        ModelError, match=r"refused: the file asks to call (__builtin__|builtins)\.exec"
+    ):
         list_conv_layers(path)
     assert not marker.exists()
 

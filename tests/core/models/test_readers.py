@@ -73,9 +73,7 @@ def test_npy_is_one_layer_named_after_the_file():
     np.testing.assert_array_equal(layer.bias, np.zeros(4, np.float32))
 
 
-@pytest.mark.parametrize(
-    ("shape", "expected"), [((5, 7), (1, 1, 5, 7)), ((2, 3, 3), (2, 1, 3, 3))]
-)
+@pytest.mark.parametrize(("shape", "expected"), [((5, 7), (1, 1, 5, 7)), ((2, 3, 3), (2, 1, 3, 3))])
 def test_npy_with_fewer_dimensions_is_single_channel_kernels(tmp_path, shape, expected):
     values = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
     np.save(tmp_path / "k.npy", values)
@@ -124,15 +122,15 @@ def test_structured_files_give_the_chain_up_to_the_dense_layer(filename):
         ActivationLayer,
     ]
     conv1, relu1, pool, conv2, relu2 = network.layers
+    np.testing.assert_array_equal(conv1.weights, WEIGHTS["conv1.weight"])
+    assert conv1.padding in ("same", 1) and conv1.stride == 1
     assert relu1.function == relu2.function == "relu"
     assert (pool.mode, pool.size, pool.stride) == ("max", 2, 2)
     np.testing.assert_array_equal(conv2.weights, WEIGHTS["conv2.weight"])
     outputs = run_network(INPUT, network)
     # Both frameworks computed this chain themselves when the fixtures were made.
     reference = "torch_chain_output.npy" if filename == "model.onnx" else "keras_chain_output.npy"
-    np.testing.assert_allclose(
-        outputs[-1].map, np.load(FIXTURES / reference), rtol=1e-5, atol=1e-5
-    )
+    np.testing.assert_allclose(outputs[-1].map, np.load(FIXTURES / reference), rtol=1e-5, atol=1e-5)
 
 
 def test_keras_conv_with_its_own_activation_matches_keras():
