@@ -1,8 +1,9 @@
 """ONNX models (``.onnx``): Conv nodes' weight and bias initializers (OIHW, the engine's
 layout) and, where the graph starts as a plain chain, its Conv/Relu/MaxPool/AveragePool order.
 
-Read with the ``onnx`` package. A protobuf is parsed whole, so a large ``.onnx`` costs its size
-in memory once; tensors kept as external data (models over 2 GB) are read one at a time.
+Read with the ``onnx`` package, but without the tensors' bytes (see ``onnx_wire``): a layer's
+weights are read from the file when that layer is asked for, as are tensors kept as external
+data (models over 2 GB).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from google.protobuf.message import DecodeError
 from onnx import helper, numpy_helper
 
 from core.models.common import (
@@ -23,6 +23,7 @@ from core.models.common import (
     find_info,
     require_conv_layers,
 )
+from core.models.onnx_wire import load_without_tensor_data, read_range
 from core.network import ActivationLayer, ConvLayer, Layer, Network, PoolLayer
 
 _ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
@@ -38,16 +39,11 @@ class _Conv:
     chainable: bool  # square stride/dilation, symmetric pads, one group
 
 
-def _load(path: Path) -> onnx.ModelProto:
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except (DecodeError, RuntimeWarning, ValueError, OSError, UnicodeDecodeError) as exc:
-        raise ModelError(
-            f"{path.name}: not a readable ONNX model (is it truncated or damaged?): {exc}"
-        ) from None
+def _load(path: Path) -> tuple[onnx.ModelProto, dict[str, tuple[int, int]]]:
+    model, ranges = load_without_tensor_data(path)
     if not model.graph.node:
         raise ModelError(f"{path.name}: not a readable ONNX model (its graph is empty)")
-    return model
+    return model, ranges
 
 
 def _attributes(node: onnx.NodeProto) -> dict:
@@ -132,34 +128,41 @@ def _convs(path: Path, model: onnx.ModelProto) -> list[_Conv]:
     return convs
 
 
-def _array(path: Path, tensor: onnx.TensorProto) -> np.ndarray:
+def _array(path: Path, tensor: onnx.TensorProto, ranges: dict[str, tuple[int, int]]) -> np.ndarray:
+    if not tensor.raw_data and tensor.name in ranges:  # left in the file until now
+        loaded = onnx.TensorProto()
+        loaded.CopyFrom(tensor)
+        loaded.raw_data = read_range(path, *ranges[tensor.name])
+        tensor = loaded
     try:
         return numpy_helper.to_array(tensor, base_dir=str(path.parent))
     except (ValueError, TypeError, OSError) as exc:
         raise ModelError(f"{path.name}: cannot read tensor {tensor.name!r}: {exc}") from None
 
 
-def _read(path: Path, conv: _Conv) -> ConvLayer:
-    bias = None if conv.bias is None else _array(path, conv.bias)
-    return conv_layer(path, conv.info, _array(path, conv.weight), bias)
+def _read(path: Path, conv: _Conv, ranges: dict[str, tuple[int, int]]) -> ConvLayer:
+    bias = None if conv.bias is None else _array(path, conv.bias, ranges)
+    return conv_layer(path, conv.info, _array(path, conv.weight, ranges), bias)
 
 
 # ---------------------------------------------------------------- public
 
 
 def list_layers(path: Path) -> list[ModelLayerInfo]:
-    return require_conv_layers(path, [conv.info for conv in _convs(path, _load(path))])
+    model, _ = _load(path)
+    return require_conv_layers(path, [conv.info for conv in _convs(path, model)])
 
 
 def read_layer(path: Path, name: str) -> ConvLayer:
-    convs = _convs(path, _load(path))
+    model, ranges = _load(path)
+    convs = _convs(path, model)
     info = find_info(path, (conv.info for conv in convs), name)
-    return _read(path, next(conv for conv in convs if conv.info is info))
+    return _read(path, next(conv for conv in convs if conv.info is info), ranges)
 
 
 def read_network(path: Path) -> Network | None:
     """The graph's first nodes while they form a plain Conv/activation/pool chain."""
-    model = _load(path)
+    model, ranges = _load(path)
     convs = _convs(path, model)
     require_conv_layers(path, [conv.info for conv in convs])
     by_node = {id(conv.node): conv for conv in convs}
@@ -179,7 +182,7 @@ def read_network(path: Path) -> Network | None:
             conv = by_node.get(id(node))
             if conv is None or not conv.chainable:
                 break
-            layers.append(_read(path, conv))
+            layers.append(_read(path, conv, ranges))
         elif node.op_type in _ACTIVATIONS:
             layers.append(ActivationLayer(_ACTIVATIONS[node.op_type], name=name))
         elif node.op_type == "LeakyRelu" and np.isclose(attrs.get("alpha", 0.01), 0.01):

@@ -199,3 +199,43 @@ def test_reading_one_keras_layer_reads_only_its_datasets(monkeypatch):
 def test_missing_layer_lists_the_layers_there_are():
     with pytest.raises(ModelError, match=r"no conv layer named 'conv9'.*conv1, conv2"):
         read_conv_layer(FIXTURES / "model.onnx", "conv9")
+
+
+def test_onnx_without_tensor_bytes_equals_onnx_load():
+    """The wire-format walk gives what the onnx package's own loader gives."""
+    import onnx
+    from onnx import numpy_helper
+
+    from core.models.onnx_wire import load_without_tensor_data, read_range
+
+    path = FIXTURES / "model.onnx"
+    full = onnx.load(str(path))
+    model, ranges = load_without_tensor_data(path)
+    assert [n.SerializeToString() for n in model.graph.node] == [
+        n.SerializeToString() for n in full.graph.node
+    ]
+    assert [i.name for i in model.graph.input] == [i.name for i in full.graph.input]
+    assert sorted(ranges) == sorted(t.name for t in full.graph.initializer)
+    for tensor in full.graph.initializer:
+        stripped = next(t for t in model.graph.initializer if t.name == tensor.name)
+        assert not stripped.raw_data and list(stripped.dims) == list(tensor.dims)
+        assert read_range(path, *ranges[tensor.name]) == tensor.raw_data
+        np.testing.assert_array_equal(numpy_helper.to_array(tensor), WEIGHTS[tensor.name])
+
+
+def test_reading_one_onnx_layer_reads_only_its_bytes(monkeypatch):
+    from core.models import onnx_files
+
+    read: list[int] = []
+    original = onnx_files.read_range
+
+    def spy(path, offset, length):
+        read.append(length)
+        return original(path, offset, length)
+
+    monkeypatch.setattr(onnx_files, "read_range", spy)
+    read_conv_layer(FIXTURES / "model.onnx", "conv2")
+    assert sorted(read) == [2 * 4, 2 * 4 * 3 * 3 * 4]  # conv2's bias and weights, float32
+    read.clear()
+    list_conv_layers(FIXTURES / "model.onnx")
+    assert read == []
