@@ -52,11 +52,14 @@ def _attributes(node: onnx.NodeProto) -> dict:
 
 def _constants(graph: onnx.GraphProto) -> dict[str, onnx.TensorProto]:
     tensors = {t.name: t for t in graph.initializer}
-    for node in graph.node:  # some exporters keep weights in Constant nodes
+    for node in graph.node:  # some exporters keep weights in Constant nodes...
         if node.op_type == "Constant" and node.output:
             value = _attributes(node).get("value")
             if isinstance(value, onnx.TensorProto):
                 tensors[node.output[0]] = value
+        # ...or pass them through an Identity (shared weights)
+        elif node.op_type == "Identity" and node.input and node.input[0] in tensors:
+            tensors[node.output[0]] = tensors[node.input[0]]
     return tensors
 
 
@@ -128,7 +131,28 @@ def _convs(path: Path, model: onnx.ModelProto) -> list[_Conv]:
     return convs
 
 
+def _external_location(tensor: onnx.TensorProto) -> str | None:
+    for entry in tensor.external_data:
+        if entry.key == "location":
+            return entry.value
+    return None
+
+
 def _array(path: Path, tensor: onnx.TensorProto, ranges: dict[str, tuple[int, int]]) -> np.ndarray:
+    if tensor.data_location == onnx.TensorProto.EXTERNAL:
+        # Weights beside the model (torch's default exporter writes MODEL.onnx.data): only a
+        # file in the model's own folder, never a path that climbs out of it.
+        location = _external_location(tensor) or ""
+        if not location or Path(location).is_absolute() or ".." in Path(location).parts:
+            raise ModelError(
+                f"{path.name}: tensor {tensor.name!r} points outside the model's folder "
+                f"({location!r}); refused"
+            )
+        if not (path.parent / location).is_file():
+            raise ModelError(
+                f"{path.name}: its weights are in {location!r}, which is missing: keep that "
+                "file next to the model"
+            )
     if not tensor.raw_data and tensor.name in ranges:  # left in the file until now
         loaded = onnx.TensorProto()
         loaded.CopyFrom(tensor)
@@ -166,12 +190,13 @@ def read_network(path: Path) -> Network | None:
     convs = _convs(path, model)
     require_conv_layers(path, [conv.info for conv in convs])
     by_node = {id(conv.node): conv for conv in convs}
-    inputs = {i.name for i in model.graph.input} - set(_constants(model.graph))
+    constants = _constants(model.graph)
+    inputs = {i.name for i in model.graph.input} - set(constants)
     layers: list[Layer] = []
     current: str | None = None  # the tensor the chain has computed so far
     for index, node in enumerate(model.graph.node):
-        if node.op_type == "Constant":
-            continue
+        if node.op_type == "Constant" or all(name in constants for name in node.input):
+            continue  # weights on their way to a layer, not a step of the chain
         if not node.input or (current is None and node.input[0] not in inputs):
             break
         if current is not None and node.input[0] != current:

@@ -21,6 +21,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -101,8 +102,28 @@ class RefusedGlobal(pickle.UnpicklingError):
         self.module, self.name = module, name
 
 
-class _StateDictUnpickler(pickle.Unpickler):
-    """Builds dicts and lazy tensors; refuses every global not on the allow-list."""
+class _StateDictUnpickler(pickle._Unpickler):
+    """Builds dicts and lazy tensors; refuses every global not on the allow-list.
+
+    The pure-Python unpickler (``pickle._Unpickler``, in the standard library since Python 3.0)
+    because its opcode table can be narrowed: BUILD, which sets attributes on an object, would
+    otherwise let a file set attributes on the allowed functions. A state dict pickle is small
+    (its tensors are stored beside it), so the slower unpickler costs nothing noticeable.
+    """
+
+    dispatch: ClassVar[dict] = dict(pickle._Unpickler.dispatch)
+
+    def _load_build(self) -> None:
+        state = self.stack.pop()
+        target = self.stack[-1]
+        # torch.save gives the state dict its ``_metadata`` (module versions) through BUILD;
+        # it is not needed here and is dropped. BUILD on anything else is refused.
+        if type(target) is not collections.OrderedDict or not isinstance(state, dict):
+            raise pickle.UnpicklingError(
+                f"refused: the file sets attributes of a {type(target).__name__}"
+            )
+
+    dispatch[pickle.BUILD[0]] = _load_build
 
     def find_class(self, module: str, name: str):
         if module == "torch" and name in _STORAGE_DTYPES:

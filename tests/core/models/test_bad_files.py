@@ -29,6 +29,7 @@ GOOD = [
     "torch_checkpoint.pth",
     "torch.safetensors",
     "model.onnx",
+    "model_dynamo.onnx",
     "weights.npz",
     "conv1_weight.npy",
 ]
@@ -278,3 +279,45 @@ def test_error_messages_carry_no_traceback_text(tmp_path):
         list_conv_layers(path)
     assert "Traceback" not in str(info.value)
     assert str(info.value).startswith("junk.onnx: ")
+
+
+def test_a_pickle_cannot_set_attributes_of_the_allowed_functions(tmp_path):
+    """BUILD on an allowed global (here the tensor rebuild function) is refused."""
+    from core.models import torch_files
+
+    # GLOBAL torch._utils _rebuild_tensor_v2; EMPTY_DICT; 'x' -> 1; BUILD; STOP
+    pickled = b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n}X\x01\x00\x00\x00xK\x01sb."
+    path = tmp_path / "sneaky.pt"
+    _torch_zip(path, pickled)
+    with pytest.raises(ModelError, match="refused: the file sets attributes of a function"):
+        list_conv_layers(path)
+    assert not hasattr(torch_files._rebuild_tensor, "x")
+
+
+def test_onnx_external_weights_missing(tmp_path):
+    path = tmp_path / "model_dynamo.onnx"
+    shutil.copy(FIXTURES / "model_dynamo.onnx", path)
+    assert len(list_conv_layers(path)) == 2  # the graph alone lists the layers
+    with pytest.raises(ModelError, match=r"model_dynamo\.onnx\.data', which is missing"):
+        read_conv_layer(path, "conv1")
+
+
+def test_onnx_external_weights_outside_the_folder_are_refused(tmp_path):
+    (tmp_path / "secret.bin").write_bytes(np.ones(9, np.float32).tobytes())
+    weight = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[1, 1, 3, 3])
+    weight.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", "../secret.bin"), ("offset", "0"), ("length", "36")):
+        entry = weight.external_data.add()
+        entry.key, entry.value = key, value
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 6, 6])],
+        initializer=[weight],
+    )
+    (tmp_path / "inner").mkdir()
+    path = tmp_path / "inner" / "model.onnx"
+    onnx.save(helper.make_model(graph), path)
+    with pytest.raises(ModelError, match="points outside the model's folder"):
+        read_conv_layer(path, "conv1")

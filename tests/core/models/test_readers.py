@@ -38,9 +38,16 @@ MODELS = {
     "torch_checkpoint.pth": ("model.conv1", "model.conv2"),
     "torch.safetensors": ("conv1", "conv2"),
     "model.onnx": ("conv1", "conv2"),
+    "model_dynamo.onnx": ("conv1", "conv2"),
     "weights.npz": ("conv1", "conv2"),
 }
-STRUCTURED = ["keras_model.keras", "keras3_legacy.h5", "tf_keras2_legacy.h5", "model.onnx"]
+STRUCTURED = [
+    "keras_model.keras",
+    "keras3_legacy.h5",
+    "tf_keras2_legacy.h5",
+    "model.onnx",
+    "model_dynamo.onnx",
+]
 
 
 @pytest.mark.parametrize("filename", MODELS)
@@ -129,7 +136,7 @@ def test_structured_files_give_the_chain_up_to_the_dense_layer(filename):
     np.testing.assert_array_equal(conv2.weights, WEIGHTS["conv2.weight"])
     outputs = run_network(INPUT, network)
     # Both frameworks computed this chain themselves when the fixtures were made.
-    reference = "torch_chain_output.npy" if filename == "model.onnx" else "keras_chain_output.npy"
+    reference = "torch_chain_output.npy" if ".onnx" in filename else "keras_chain_output.npy"
     np.testing.assert_allclose(outputs[-1].map, np.load(FIXTURES / reference), rtol=1e-5, atol=1e-5)
 
 
