@@ -1,6 +1,6 @@
 """Reading one small layer from a large model file: time and memory, per format.
 
-Run with ``python -m bench.model_import`` from the project root. For each format it writes a
+Run with ``python bench/model_import.py`` from the project root. For each format it writes a
 model holding a small first conv layer ("first", 8x3x3x3) and one large one ("big", 400 MB of
 float32 by default), then, in a fresh interpreter, lists the layers and reads "first", and
 prints the wall time and the peak resident memory (Linux VmHWM) above the interpreter's own
