@@ -63,8 +63,9 @@ def model_network(model: Path, layer: str | None) -> Network:
     if network is None:
         names = ", ".join(info.name for info in list_conv_layers(model))
         raise ModelError(
-            f"{model.name}: holds weights only, not how its layers connect; choose one layer "
-            f"with --layer NAME (its conv layers: {names})"
+            f"{model.name}: has no first layers ConvScope can run as a chain (the file holds "
+            "weights only, or the model does not start with plain conv, activation and pool "
+            f"layers); choose one layer with --layer NAME (its conv layers: {names})"
         )
     return network
 

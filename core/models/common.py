@@ -47,7 +47,6 @@ def conv_layer(
     info: ModelLayerInfo,
     weights: np.ndarray,
     bias: np.ndarray | None,
-    name: str | None = None,
 ) -> ConvLayer:
     """A ConvLayer from weights already in (out, in, kh, kw) layout, or ModelError saying why.
 
@@ -70,7 +69,7 @@ def conv_layer(
             stride=info.stride,
             padding=info.padding,
             dilation=info.dilation,
-            name=name or info.name,
+            name=info.name,
         )
     except NetworkError as exc:
         raise ModelError(f"{path.name}: {exc}") from None

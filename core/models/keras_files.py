@@ -230,10 +230,10 @@ def _legacy_convs(path: Path, f: h5py.File, config: dict | None) -> list[_Conv]:
     return convs
 
 
-def _read(path: Path, conv: _Conv, name: str | None = None) -> ConvLayer:
+def _read(path: Path, conv: _Conv) -> ConvLayer:
     kernel = np.asarray(conv.kernel[()]).transpose(3, 2, 0, 1)  # (kh,kw,in,out) -> (out,in,kh,kw)
     bias = None if conv.bias is None else np.asarray(conv.bias[()])
-    return conv_layer(path, conv.info, kernel, bias, name)
+    return conv_layer(path, conv.info, kernel, bias)
 
 
 # ---------------------------------------------------------------- public
@@ -279,6 +279,8 @@ def _chain(path: Path, model: _Model) -> list[Layer]:
         previous = name
         if cls in _IDENTITY_LAYERS:
             continue
+        if cls == "Rescaling" and not layers and _is_unit_rescaling(cfg):
+            continue  # 0..255 -> 0..1: ConvScope's images already are 0..1
         if cls == "Conv2D":
             if (
                 name not in convs
@@ -313,6 +315,16 @@ def _chain(path: Path, model: _Model) -> list[Layer]:
         else:
             break  # Flatten, Dense, BatchNormalization, ...: the chain ends here
     return layers
+
+
+def _is_unit_rescaling(cfg: dict) -> bool:
+    scale, offset = cfg.get("scale"), cfg.get("offset", 0.0)
+    return (
+        isinstance(scale, int | float)
+        and abs(scale * 255 - 1) < 1e-6
+        and isinstance(offset, int | float)
+        and offset == 0
+    )
 
 
 def _follows(layer: dict, previous: str | None) -> bool:

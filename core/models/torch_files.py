@@ -1,10 +1,8 @@
 """PyTorch ``state_dict`` files (``torch.save``), read without PyTorch and without running code.
 
-A ``.pt``/``.pth`` file is a pickle. Unpickling can call any importable function, so the
-pickle is read by an allow-list unpickler (the idea of PyTorch's own ``weights_only=True``
-loader): ordered dicts, the tensor/parameter rebuild functions and the storage types, and
-nothing else. Tensors come out as lazy references to their storages; only the storages of the
-layer asked for are read (one zip member each, or one slice of a legacy file).
+A ``.pt``/``.pth`` file is a pickle, read by the allow-list unpickler of ``torch_pickle``:
+tensors come out as lazy references to their storages, and only the storages of the layer
+asked for are read (one zip member each, or one slice of a legacy file).
 
 Two layouts: the zip written since PyTorch 1.6 (``<name>/data.pkl`` + ``<name>/data/<key>``
 raw storages) and the legacy stream (magic number, protocol, system info, the pickle, the
@@ -13,15 +11,10 @@ storage keys, then each storage as an 8-byte element count and its bytes).
 
 from __future__ import annotations
 
-import collections
 import io
-import pickle
 import struct
 import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 
@@ -32,152 +25,10 @@ from core.models.common import (
     find_info,
     require_conv_layers,
 )
+from core.models.torch_pickle import MAX_PICKLE_BYTES, LazyTensor, Storage, unpickle
 from core.network import ConvLayer, Network
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
-MAX_PICKLE_BYTES = 64 * 1024 * 1024  # a state dict's pickle is small; its tensors are not in it
-
-_STORAGE_DTYPES = {
-    "DoubleStorage": np.float64,
-    "FloatStorage": np.float32,
-    "HalfStorage": np.float16,
-    "BFloat16Storage": "bfloat16",  # no NumPy type: widened to float32 by hand
-    "LongStorage": np.int64,
-    "IntStorage": np.int32,
-    "ShortStorage": np.int16,
-    "CharStorage": np.int8,
-    "ByteStorage": np.uint8,
-    "BoolStorage": np.bool_,
-}
-
-
-@dataclass(frozen=True)
-class _StorageType:
-    name: str
-
-    @property
-    def dtype(self) -> np.dtype | str:
-        return _STORAGE_DTYPES[self.name]
-
-
-@dataclass(frozen=True)
-class _Storage:
-    key: str
-    dtype: np.dtype | str
-    numel: int
-
-
-@dataclass(frozen=True)
-class _Tensor:
-    """A tensor not read yet: where its values lie in which storage."""
-
-    storage: _Storage
-    offset: int
-    shape: tuple[int, ...]
-    strides: tuple[int, ...]
-
-
-def _rebuild_tensor(storage, storage_offset, size, stride, *_ignored) -> _Tensor:
-    if not isinstance(storage, _Storage):
-        raise pickle.UnpicklingError("a tensor without a storage")
-    return _Tensor(storage, int(storage_offset), tuple(size), tuple(stride))
-
-
-def _rebuild_parameter(data, *_ignored):
-    return data
-
-
-_ALLOWED: dict[tuple[str, str], Callable | type] = {
-    ("collections", "OrderedDict"): collections.OrderedDict,
-    ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
-    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
-    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
-    ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
-}
-
-
-class RefusedGlobal(pickle.UnpicklingError):
-    def __init__(self, module: str, name: str) -> None:
-        super().__init__(f"{module}.{name}")
-        self.module, self.name = module, name
-
-
-class _StateDictUnpickler(pickle._Unpickler):
-    """Builds dicts and lazy tensors; refuses every global not on the allow-list.
-
-    The pure-Python unpickler (``pickle._Unpickler``, in the standard library since Python 3.0)
-    because its opcode table can be narrowed: BUILD, which sets attributes on an object, would
-    otherwise let a file set attributes on the allowed functions. A state dict pickle is small
-    (its tensors are stored beside it), so the slower unpickler costs nothing noticeable.
-    """
-
-    dispatch: ClassVar[dict] = dict(pickle._Unpickler.dispatch)
-
-    def _load_build(self) -> None:
-        state = self.stack.pop()
-        target = self.stack[-1]
-        # torch.save gives the state dict its ``_metadata`` (module versions) through BUILD;
-        # it is not needed here and is dropped. BUILD on anything else is refused.
-        if type(target) is not collections.OrderedDict or not isinstance(state, dict):
-            raise pickle.UnpicklingError(
-                f"refused: the file sets attributes of a {type(target).__name__}"
-            )
-
-    dispatch[pickle.BUILD[0]] = _load_build
-
-    def find_class(self, module: str, name: str):
-        if module == "torch" and name in _STORAGE_DTYPES:
-            return _StorageType(name)
-        try:
-            return _ALLOWED[(module, name)]
-        except KeyError:
-            raise RefusedGlobal(module, name) from None
-
-    def persistent_load(self, pid):
-        # ('storage', storage_type, key, location, numel[, view_metadata])
-        if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):
-            raise pickle.UnpicklingError(f"unexpected persistent id {pid!r}")
-        storage_type = pid[1]
-        if not isinstance(storage_type, _StorageType):
-            raise pickle.UnpicklingError("a storage of unknown type")
-        return _Storage(str(pid[2]), storage_type.dtype, int(pid[4]))
-
-
-def _unpickle(path: Path, data: bytes | io.BufferedReader) -> object:
-    stream = io.BytesIO(data) if isinstance(data, bytes) else data
-    try:
-        return _StateDictUnpickler(stream).load()
-    except RefusedGlobal as exc:
-        raw = data if isinstance(data, bytes) else _head(path)
-        if exc.module.startswith("torch.nn") or b"torch.nn.modules" in raw:
-            raise ModelError(
-                f"{path.name}: holds a whole pickled PyTorch model, which ConvScope does not "
-                "load (unpickling it could run any code). In PyTorch, save its weights "
-                "instead: torch.save(model.state_dict(), 'weights.pt')"
-            ) from None
-        raise ModelError(
-            f"{path.name}: refused: the file asks to call {exc.module}.{exc.name}, which a "
-            "state_dict never needs (ConvScope reads plain state_dicts only, so that a file "
-            "cannot run code)"
-        ) from None
-    except (
-        pickle.UnpicklingError,
-        EOFError,
-        ValueError,
-        TypeError,
-        IndexError,
-        KeyError,
-        AttributeError,
-        struct.error,
-        RecursionError,
-    ) as exc:
-        raise ModelError(f"{path.name}: damaged PyTorch pickle: {exc}") from None
-
-
-def _head(path: Path) -> bytes:
-    with open(path, "rb") as f:
-        return f.read(MAX_PICKLE_BYTES)
-
 
 # ---------------------------------------------------------------- the two layouts
 
@@ -219,24 +70,24 @@ class _Archive:
             raise ModelError(f"{self.path.name}: damaged zip archive: {exc}") from None
         byteorder = f"{self.prefix}byteorder"
         self.big_endian = byteorder in names and self.zip.read(byteorder).strip() == b"big"
-        return _unpickle(self.path, data)
+        return unpickle(self.path, data)
 
     def _read_legacy(self) -> object:
         self.big_endian = False
         try:
             with open(self.path, "rb") as f:
-                magic = _unpickle(self.path, f)
+                magic = unpickle(self.path, f)
                 if magic != LEGACY_MAGIC:
                     raise ModelError(
                         f"{self.path.name}: not a PyTorch file (neither a torch.save zip nor "
                         "the legacy format)"
                     )
-                _unpickle(self.path, f)  # protocol version
-                system = _unpickle(self.path, f)
+                unpickle(self.path, f)  # protocol version
+                system = unpickle(self.path, f)
                 if isinstance(system, dict) and system.get("little_endian") is False:
                     self.big_endian = True
-                tree = _unpickle(self.path, f)
-                keys = _unpickle(self.path, f)
+                tree = unpickle(self.path, f)
+                keys = unpickle(self.path, f)
                 if not isinstance(keys, list):
                     raise ModelError(f"{self.path.name}: damaged legacy PyTorch file")
                 storages = {s.key: s for s in _storages(tree)}
@@ -251,7 +102,7 @@ class _Archive:
             raise ModelError(f"{self.path.name}: cannot read: {exc.strerror or exc}") from None
         return tree
 
-    def read(self, tensor: _Tensor) -> np.ndarray:
+    def read(self, tensor: LazyTensor) -> np.ndarray:
         storage = tensor.storage
         item = _itemsize(storage)
         try:
@@ -287,14 +138,14 @@ class _Archive:
         return np.array(view, dtype=view.dtype.newbyteorder("="))
 
 
-def _itemsize(storage: _Storage | None) -> int:
+def _itemsize(storage: Storage | None) -> int:
     if storage is None:
         raise ModelError("a storage that no tensor uses")
     return 2 if storage.dtype == "bfloat16" else np.dtype(storage.dtype).itemsize
 
 
 def _storages(tree: object):
-    if isinstance(tree, _Tensor):
+    if isinstance(tree, LazyTensor):
         yield tree.storage
     elif isinstance(tree, dict):
         for value in tree.values():
@@ -304,20 +155,20 @@ def _storages(tree: object):
             yield from _storages(value)
 
 
-def _tensors(tree: object, prefix: str = "") -> dict[str, _Tensor]:
+def _tensors(tree: object, prefix: str = "") -> dict[str, LazyTensor]:
     """Every tensor by its dotted key; a checkpoint's nested dicts give ``model.conv1.weight``."""
-    out: dict[str, _Tensor] = {}
+    out: dict[str, LazyTensor] = {}
     if isinstance(tree, dict):
         for key, value in tree.items():
             name = f"{prefix}{key}"
-            if isinstance(value, _Tensor):
+            if isinstance(value, LazyTensor):
                 out[name] = value
             elif isinstance(value, dict):
                 out.update(_tensors(value, f"{name}."))
     return out
 
 
-def _convs(path: Path, tree: object) -> list[tuple[ModelLayerInfo, _Tensor, _Tensor | None]]:
+def _convs(path: Path, tree: object) -> list[tuple[ModelLayerInfo, LazyTensor, LazyTensor | None]]:
     if not isinstance(tree, dict):
         raise ModelError(f"{path.name}: holds a {type(tree).__name__}, not a state_dict")
     tensors = _tensors(tree)

@@ -251,12 +251,22 @@ def test_keras_config_that_is_not_json(tmp_path):
         list_conv_layers(path)
 
 
-def test_keras_functional_branch_ends_the_chain(tmp_path):
-    """A Functional config where conv2 reads the input, not pool1: not a plain chain."""
-    path = tmp_path / "branch.keras"
+def _rewrite_keras_config(tmp_path: Path, edit, class_name: str = "Sequential") -> Path:
+    path = tmp_path / "edited.keras"
     with zipfile.ZipFile(FIXTURES / "keras_model.keras") as src, zipfile.ZipFile(path, "w") as dst:
         config = json.loads(src.read("config.json"))
-        layers = config["config"]["layers"]
+        edit(config["config"]["layers"])
+        config["class_name"] = class_name
+        for name in src.namelist():
+            data = json.dumps(config).encode() if name == "config.json" else src.read(name)
+            dst.writestr(name, data)
+    return path
+
+
+def test_keras_functional_branch_ends_the_chain(tmp_path):
+    """A Functional config where conv2 reads the input, not pool1: not a plain chain."""
+
+    def edit(layers):
         previous = None
         for layer in layers:
             source = "input_layer" if layer["config"]["name"] == "conv2" else previous
@@ -264,11 +274,8 @@ def test_keras_functional_branch_ends_the_chain(tmp_path):
                 history = {"keras_history": [source, 0, 0]}
                 layer["inbound_nodes"] = [{"args": [{"config": history}], "kwargs": {}}]
             previous = layer["config"]["name"]
-        config["class_name"] = "Functional"
-        for name in src.namelist():
-            data = json.dumps(config).encode() if name == "config.json" else src.read(name)
-            dst.writestr(name, data)
-    network = read_network(path)
+
+    network = read_network(_rewrite_keras_config(tmp_path, edit, "Functional"))
     assert [layer.name for layer in network] == ["conv1", "conv1_relu", "pool1"]
 
 
@@ -283,7 +290,7 @@ def test_error_messages_carry_no_traceback_text(tmp_path):
 
 def test_a_pickle_cannot_set_attributes_of_the_allowed_functions(tmp_path):
     """BUILD on an allowed global (here the tensor rebuild function) is refused."""
-    from core.models import torch_files
+    from core.models import torch_pickle
 
     # GLOBAL torch._utils _rebuild_tensor_v2; EMPTY_DICT; 'x' -> 1; BUILD; STOP
     pickled = b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n}X\x01\x00\x00\x00xK\x01sb."
@@ -291,7 +298,7 @@ def test_a_pickle_cannot_set_attributes_of_the_allowed_functions(tmp_path):
     _torch_zip(path, pickled)
     with pytest.raises(ModelError, match="refused: the file sets attributes of a function"):
         list_conv_layers(path)
-    assert not hasattr(torch_files._rebuild_tensor, "x")
+    assert not hasattr(torch_pickle._rebuild_tensor, "x")
 
 
 def test_onnx_external_weights_missing(tmp_path):
@@ -321,3 +328,27 @@ def test_onnx_external_weights_outside_the_folder_are_refused(tmp_path):
     onnx.save(helper.make_model(graph), path)
     with pytest.raises(ModelError, match="points outside the model's folder"):
         read_conv_layer(path, "conv1")
+
+
+@pytest.mark.parametrize(
+    ("scale", "names"),
+    [
+        (1 / 255, ["conv1", "conv1_relu", "pool1", "conv2", "relu2"]),  # images are 0..1 already
+        (2.0, None),  # any other scaling: the chain cannot start
+    ],
+)
+def test_keras_rescaling_at_the_start(tmp_path, scale, names):
+    def edit(layers):
+        rescaling = {"class_name": "Rescaling", "config": {"name": "rescale", "scale": scale}}
+        layers.insert(1, rescaling)
+
+    network = read_network(_rewrite_keras_config(tmp_path, edit))
+    assert (network and [layer.name for layer in network]) == names
+
+
+def test_keras_conv_with_an_unknown_activation_ends_the_chain_after_it(tmp_path):
+    def edit(layers):
+        layers[1]["config"]["activation"] = "gelu"
+
+    network = read_network(_rewrite_keras_config(tmp_path, edit))
+    assert [layer.name for layer in network] == ["conv1"]
