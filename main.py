@@ -100,7 +100,7 @@ def run_batch(argv: Sequence[str]) -> int:
     if args.model is not None:
         from core.models.cli import run_model_batch
 
-        return run_model_batch(args)
+        return run_model_batch(args, argv)
 
     from core.batch import BatchError, expand_inputs, process_file
     from core.kernels import KernelError, resolve_kernel

@@ -2,13 +2,18 @@
 
 ``main.py`` parses ``apply``'s arguments and hands ``--model`` runs here; exit codes are
 main's: 0 all written, 1 some inputs failed, 2 bad usage or an unusable model file.
+
+Written beside the engine's ``apply --network``: ``model_process`` has the shape of its
+per-input process, and ``run_model_batch`` repeats main's batch loop and
+``run_files.process_file_network`` its writer, until the two are joined.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from core.models import ModelError, list_conv_layers, read_conv_layer, read_network
@@ -70,16 +75,33 @@ def model_network(model: Path, layer: str | None) -> Network:
     return network
 
 
-def run_model_batch(args: argparse.Namespace) -> int:
-    """``convscope apply INPUT... --model MODEL [--layer NAME] --out DIR [--format F]``."""
-    from core.batch import BatchError, expand_inputs
+# Options that shape apply's single-kernel layer; a model brings its own layers.
+KERNEL_ONLY_OPTIONS = (
+    "--padding", "--border", "--stride", "--dilation", "--activation", "--pool", "--color",
+)  # fmt: skip
+
+
+def model_process(args: argparse.Namespace, argv: Sequence[str]) -> Callable[..., object] | None:
+    """process(path, out_dir=, fmt=, stem=) for ``apply --model``, or None after saying why not.
+
+    The same shape as main's ``--kernel`` and ``--network`` processes, so that one batch loop
+    runs all three.
+    """
     from core.models.run_files import process_file_network
 
+    given = sorted({a.split("=")[0] for a in argv} & set(KERNEL_ONLY_OPTIONS))
+    if given:
+        print(
+            f"convscope: {', '.join(given)} only apply with --kernel (a model brings its own "
+            "layers)",
+            file=sys.stderr,
+        )
+        return None
     try:
         network = model_network(Path(args.model), args.layer)
     except ModelError as exc:
         print(f"convscope: unusable model: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return None
     if network.in_channels not in (None, 1, 3):
         print(
             f"convscope: unusable model: {Path(args.model).name}: its first layer takes "
@@ -87,6 +109,16 @@ def run_model_batch(args: argparse.Namespace) -> int:
             "first layer with --layer",
             file=sys.stderr,
         )
+        return None
+    return partial(process_file_network, network=network)
+
+
+def run_model_batch(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """``convscope apply INPUT... --model MODEL [--layer NAME] --out DIR [--format F]``."""
+    from core.batch import BatchError, expand_inputs
+
+    process = model_process(args, argv)
+    if process is None:
         return EXIT_USAGE
     try:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -110,7 +142,7 @@ def run_model_batch(args: argparse.Namespace) -> int:
             stem, k = f"{item.path.stem}-{k}", k + 1
         used_stems.add(stem)
         try:
-            process_file_network(item.path, network, args.out, args.format, stem)
+            process(item.path, out_dir=args.out, fmt=args.format, stem=stem)
         except BatchError as exc:
             print(f"convscope: {exc}", file=sys.stderr)
             failures += 1

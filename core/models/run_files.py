@@ -105,8 +105,14 @@ def process_file_network(
     except NetworkError as exc:  # e.g. the image is too small for the pools
         raise BatchError(f"{path}: {exc}") from None
     written = []
+    used: set[str] = set()
     for output in outputs:
-        target = out_dir / f"{stem}_{file_label(output.name)}.{fmt}"
+        label = base = file_label(output.name)
+        n = 2
+        while label.lower() in used:  # "a/b" and "a_b" must not overwrite each other
+            label, n = f"{base}-{n}", n + 1
+        used.add(label.lower())
+        target = out_dir / f"{stem}_{label}.{fmt}"
         try:
             _write(target, output.map, fmt)
         except SaveError as exc:

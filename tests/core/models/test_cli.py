@@ -196,3 +196,32 @@ def test_subprocess_end_to_end(tmp_path, photo):
         np.load(FIXTURES / "torch_conv1_output.npy"),
         atol=1e-5,
     )
+
+
+def test_kernel_options_do_not_apply_to_a_model(capsys, tmp_path, photo):
+    model = FIXTURES / "model.onnx"
+    status, _, err = run(
+        capsys, "apply", photo, "--model", model, "--stride=2", "--pool", "none", "--out", tmp_path
+    )
+    assert status == 2
+    assert "--pool, --stride only apply with --kernel" in err
+
+
+def test_layer_names_that_clash_as_file_names_do_not_overwrite(tmp_path, photo):
+    from core.models.run_files import process_file_network
+    from core.network import ActivationLayer, ConvLayer, Network
+
+    network = Network(
+        (
+            ConvLayer(np.ones((1, 3, 1, 1), np.float32), name="block/conv"),
+            ActivationLayer("relu", name="block_conv"),
+            ActivationLayer("abs", name="BLOCK_CONV"),
+        )
+    )
+    paths = process_file_network(photo, network, tmp_path, "npy")
+    assert [p.name for p in paths] == [
+        "photo_block_conv.npy",
+        "photo_block_conv-2.npy",
+        "photo_BLOCK_CONV-3.npy",
+    ]
+    assert all(p.exists() for p in paths)
