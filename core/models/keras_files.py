@@ -173,6 +173,8 @@ def _keras3_convs(path: Path, f: h5py.File | h5py.Group, config: dict | None) ->
     convs = []
     for key, vars_ in found:
         name = _text(vars_.attrs["name"]) if "name" in vars_.attrs else fallback.get(key, key)
+        if any(conv.info.name == name for conv in convs):
+            name = key  # the same name in two nested models: the group path tells them apart
         cls = classes.get(name)
         if (cls is not None and cls != "Conv2D") or (cls is None and _NOT_CONV2D.search(key)):
             continue
@@ -213,7 +215,11 @@ def _legacy_convs(path: Path, f: h5py.File, config: dict | None) -> list[_Conv]:
             kernels = [n for n in names if group[n].ndim == 4]
             if len(kernels) != 1:
                 continue
-            name = layer_name if len(by_owner) == 1 else owner.rpartition("/")[2] or layer_name
+            # "conv1/kernel:0", "model/conv1/kernel", "block/inner_conv/kernel": the layer is
+            # the last part of the owner path.
+            name = owner.rpartition("/")[2] or layer_name
+            if any(conv.info.name == name for conv in convs):
+                name = f"{layer_name}/{owner}"  # the same name in two nested models
             cls = classes.get(name)
             if (cls is not None and cls != "Conv2D") or (cls is None and _NOT_CONV2D.search(name)):
                 continue

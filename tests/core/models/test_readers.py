@@ -246,3 +246,47 @@ def test_reading_one_onnx_layer_reads_only_its_bytes(monkeypatch):
     read.clear()
     list_conv_layers(FIXTURES / "model.onnx")
     assert read == []
+
+
+@pytest.mark.parametrize("dtype", ["half", "bf16"])
+def test_half_and_bfloat16_weights_read_as_torch_reads_them(dtype):
+    path = FIXTURES / f"torch_{dtype}.pt"
+    expected = np.load(FIXTURES / "torch_dtypes_expected.npz")[dtype]
+    layer = read_conv_layer(path, "conv1")
+    np.testing.assert_array_equal(layer.weights, expected)
+    assert layer.weights.dtype == np.float32
+
+
+def test_tensors_sharing_a_storage():
+    """Views: a slice and a transpose of one bank, saved beside it, in one storage."""
+    bank = WEIGHTS["conv1.weight"]
+    path = FIXTURES / "torch_views.pt"
+    assert [i.shape for i in list_conv_layers(path)] == [(4, 3, 3, 3), (2, 3, 3, 3), (4, 3, 3, 3)]
+    np.testing.assert_array_equal(read_conv_layer(path, "whole").weights, bank)
+    np.testing.assert_array_equal(read_conv_layer(path, "slice").weights, bank[1:3])
+    np.testing.assert_array_equal(
+        read_conv_layer(path, "swapped").weights, bank.transpose(0, 1, 3, 2)
+    )
+
+
+@pytest.mark.parametrize("filename", ["keras_complex.keras", "keras_complex_legacy.h5"])
+def test_keras_nested_and_non_conv2d_layers(filename):
+    """Depthwise, separable and transposed convs are not listed; a nested model's conv is."""
+    path = FIXTURES / filename
+    weights = np.load(FIXTURES / "keras_complex_weights.npz")
+    infos = list_conv_layers(path)
+    assert [(i.name, i.shape, i.stride, i.padding) for i in infos] == [
+        ("c1", (6, 3, 3, 3), 2, "same"),
+        ("inner", (4, 3, 3, 3), 1, "same"),
+    ]
+    np.testing.assert_array_equal(read_conv_layer(path, "inner").weights, weights["inner"])
+    network = read_network(path)
+    # The chain stops at the depthwise conv: strided "same" conv, its ReLU, the average pool.
+    assert [layer.name for layer in network] == ["c1", "c1_relu", "avg"]
+    outputs = run_network(np.load(FIXTURES / "keras_complex_input.npy"), network)
+    np.testing.assert_allclose(
+        outputs[-1].map,
+        np.load(FIXTURES / "keras_complex_chain_output.npy"),
+        rtol=1e-5,
+        atol=1e-5,
+    )
