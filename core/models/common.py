@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from core.network import ConvLayer, Layer, Network, NetworkError
+from core.network.layers import MAX_CHANNELS, MAX_KERNEL_SIDE
 
 
 class ModelError(ValueError):
@@ -42,6 +43,17 @@ def where(path: Path, name: str | None = None) -> str:
     return f"{path.name}: layer {name!r}" if name is not None else path.name
 
 
+def _as_numbers(path: Path, info: ModelLayerInfo, values: np.ndarray) -> np.ndarray:
+    """Numbers NumPy can compute with; bfloat16/float8 (``ml_dtypes``, as the safetensors and
+    onnx readers return them) widened to float32, exactly."""
+    values = np.asarray(values)
+    if values.dtype.kind in "fiu":
+        return values
+    if values.dtype.name.startswith(("bfloat16", "float8")):
+        return values.astype(np.float32)
+    raise ModelError(f"{where(path, info.name)}: weights of type {values.dtype} aren't numbers")
+
+
 def conv_layer(
     path: Path,
     info: ModelLayerInfo,
@@ -52,12 +64,8 @@ def conv_layer(
 
     The engine rejects NaN, infinities and absurd sizes; its message is kept and the file named.
     """
-    weights = np.asarray(weights)
-    kinds = {weights.dtype.kind} | ({np.asarray(bias).dtype.kind} if bias is not None else set())
-    if not kinds <= set("fiu"):
-        raise ModelError(
-            f"{where(path, info.name)}: weights of type {weights.dtype} aren't numbers"
-        )
+    weights = _as_numbers(path, info, weights)
+    bias = None if bias is None else _as_numbers(path, info, bias)
     if tuple(weights.shape) != info.shape:
         raise ModelError(
             f"{where(path, info.name)}: weights have shape {weights.shape}, expected {info.shape}"
@@ -76,10 +84,21 @@ def conv_layer(
 
 
 def find_info(path: Path, infos: Iterable[ModelLayerInfo], name: str) -> ModelLayerInfo:
-    """The layer called ``name``, or ModelError listing the names there are."""
+    """The layer called ``name``, or ModelError listing the names there are.
+
+    Also refuses, before anything is read, a layer the engine could never take (a kernel
+    wider than 63, more than 2048 channels), so a huge tensor is not read to be refused.
+    """
     infos = list(infos)
     for info in infos:
         if info.name == name:
+            out_c, in_c, kh, kw = info.shape
+            if max(kh, kw) > MAX_KERNEL_SIDE or max(out_c, in_c) > MAX_CHANNELS:
+                raise ModelError(
+                    f"{where(path, name)}: a {out_c} x {in_c} x {kh} x {kw} bank is larger than "
+                    f"ConvScope takes (kernels up to {MAX_KERNEL_SIDE}x{MAX_KERNEL_SIDE}, up to "
+                    f"{MAX_CHANNELS} channels)"
+                )
             return info
     names = ", ".join(info.name for info in infos) or "none"
     raise ModelError(f"{path.name}: no conv layer named {name!r} (its conv layers: {names})")

@@ -106,8 +106,9 @@ class _Archive:
         storage = tensor.storage
         item = _itemsize(storage)
         try:
-            if self.zip is not None:
-                raw = self.zip.read(f"{self.prefix}data/{storage.key}")
+            if self.zip is not None:  # no more than the storage holds, whatever the member says
+                with self.zip.open(f"{self.prefix}data/{storage.key}") as member:
+                    raw = member.read(storage.numel * item)
             else:
                 with open(self.path, "rb") as f:
                     f.seek(self.offsets[storage.key])

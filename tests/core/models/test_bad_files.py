@@ -352,3 +352,16 @@ def test_keras_conv_with_an_unknown_activation_ends_the_chain_after_it(tmp_path)
 
     network = read_network(_rewrite_keras_config(tmp_path, edit))
     assert [layer.name for layer in network] == ["conv1"]
+
+
+def test_a_bank_too_large_for_the_engine_is_refused_before_reading(tmp_path, monkeypatch):
+    path = tmp_path / "wide.npz"
+    np.savez(path, **{"conv.weight": np.zeros((4, 1, 65, 65), np.float32)})
+    assert list_conv_layers(path)[0].shape == (4, 1, 65, 65)
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the weights were read")
+
+    monkeypatch.setattr(np, "load", no_reading)
+    with pytest.raises(ModelError, match=r"larger than ConvScope takes \(kernels up to 63x63"):
+        read_conv_layer(path, "conv")

@@ -171,13 +171,13 @@ def test_safetensors_from_keras_or_flax_are_transposed(tmp_path):
 
 def test_reading_one_torch_layer_reads_only_its_storages(monkeypatch):
     read: list[str] = []
-    original = zipfile.ZipFile.read
+    original = zipfile.ZipFile.open  # ZipFile.read opens too
 
     def spy(self, name, *args, **kwargs):
         read.append(name if isinstance(name, str) else name.filename)
         return original(self, name, *args, **kwargs)
 
-    monkeypatch.setattr(zipfile.ZipFile, "read", spy)
+    monkeypatch.setattr(zipfile.ZipFile, "open", spy)
     read_conv_layer(FIXTURES / "torch_state_dict.pt", "conv2")
     storages = sorted(name.rpartition("/")[2] for name in read if "/data/" in name)
     # The pickle says conv2.weight and conv2.bias live in storages 2 and 3.
@@ -290,3 +290,15 @@ def test_keras_nested_and_non_conv2d_layers(filename):
         rtol=1e-5,
         atol=1e-5,
     )
+
+
+def test_bfloat16_safetensors_are_widened_exactly(tmp_path):
+    import ml_dtypes
+    from safetensors.numpy import save_file
+
+    bank = WEIGHTS["conv1.weight"].astype(ml_dtypes.bfloat16)
+    save_file({"conv.weight": bank}, tmp_path / "bf16.safetensors")
+    layer = read_conv_layer(tmp_path / "bf16.safetensors", "conv")
+    # bfloat16 is the top half of a float32: widening puts zeros in the bottom half.
+    expected = (bank.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+    np.testing.assert_array_equal(layer.weights, expected)
