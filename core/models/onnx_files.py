@@ -75,7 +75,7 @@ def _node_name(node: onnx.NodeProto, default: str) -> str:
     return node.name.strip("/").replace("/", ".") or default
 
 
-def _symmetric_padding(attrs: dict, shape: tuple[int, int]) -> str | int | None:
+def _symmetric_padding(attrs: dict) -> str | int | None:
     auto = attrs.get("auto_pad", b"NOTSET")
     auto = auto.decode() if isinstance(auto, bytes) else str(auto)
     if auto == "VALID":
@@ -112,7 +112,7 @@ def _convs(path: Path, model: onnx.ModelProto) -> list[_Conv]:
             name = f"{name}_{len(convs) + 1}"
         names.add(name)
         stride, dilation = _square(attrs.get("strides")), _square(attrs.get("dilations"))
-        padding = _symmetric_padding(attrs, tuple(weight.dims[2:]))
+        padding = _symmetric_padding(attrs)
         chainable = (
             stride is not None
             and dilation is not None

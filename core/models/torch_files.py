@@ -43,7 +43,14 @@ class _Archive:
             self.zip = zipfile.ZipFile(path) if zipfile.is_zipfile(path) else None
         except (zipfile.BadZipFile, OSError) as exc:
             raise ModelError(f"{path.name}: damaged zip archive: {exc}") from None
-        self.tree = self._read_zip() if self.zip is not None else self._read_legacy()
+        try:
+            self.tree = self._read_zip() if self.zip is not None else self._read_legacy()
+        except RecursionError:
+            self.close()
+            raise ModelError(f"{path.name}: damaged PyTorch pickle (nested too deeply)") from None
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         if self.zip is not None:
@@ -97,7 +104,9 @@ class _Archive:
                         raise ModelError(f"{self.path.name}: truncated legacy PyTorch file")
                     self.offsets[str(key)] = f.tell()
                     numel = struct.unpack("<q", header)[0]
-                    f.seek(numel * _itemsize(storages.get(str(key))), io.SEEK_CUR)
+                    if numel < 0 or str(key) not in storages:
+                        raise ModelError(f"{self.path.name}: damaged legacy PyTorch file")
+                    f.seek(numel * _itemsize(storages[str(key)]), io.SEEK_CUR)
         except OSError as exc:
             raise ModelError(f"{self.path.name}: cannot read: {exc.strerror or exc}") from None
         return tree
@@ -139,9 +148,7 @@ class _Archive:
         return np.array(view, dtype=view.dtype.newbyteorder("="))
 
 
-def _itemsize(storage: Storage | None) -> int:
-    if storage is None:
-        raise ModelError("a storage that no tensor uses")
+def _itemsize(storage: Storage) -> int:
     return 2 if storage.dtype == "bfloat16" else np.dtype(storage.dtype).itemsize
 
 
@@ -186,18 +193,11 @@ def _convs(path: Path, tree: object) -> list[tuple[ModelLayerInfo, LazyTensor, L
     return out
 
 
-def _open(path: Path) -> _Archive:
-    try:
-        return _Archive(path)
-    except RecursionError:
-        raise ModelError(f"{path.name}: damaged PyTorch pickle (nested too deeply)") from None
-
-
 # ---------------------------------------------------------------- public
 
 
 def list_layers(path: Path) -> list[ModelLayerInfo]:
-    archive = _open(path)
+    archive = _Archive(path)
     try:
         return require_conv_layers(path, [info for info, _, _ in _convs(path, archive.tree)])
     finally:
@@ -205,7 +205,7 @@ def list_layers(path: Path) -> list[ModelLayerInfo]:
 
 
 def read_layer(path: Path, name: str) -> ConvLayer:
-    archive = _open(path)
+    archive = _Archive(path)
     try:
         convs = _convs(path, archive.tree)
         info = find_info(path, (c[0] for c in convs), name)

@@ -65,7 +65,10 @@ class LazyTensor:
 def _rebuild_tensor(storage, storage_offset, size, stride, *_ignored) -> LazyTensor:
     if not isinstance(storage, Storage):
         raise pickle.UnpicklingError("a tensor without a storage")
-    return LazyTensor(storage, int(storage_offset), tuple(size), tuple(stride))
+    numbers = (storage_offset, *size, *stride)
+    if len(size) != len(stride) or not all(type(n) is int and n >= 0 for n in numbers):
+        raise pickle.UnpicklingError("a tensor with an impossible shape")
+    return LazyTensor(storage, storage_offset, tuple(size), tuple(stride))
 
 
 def _rebuild_parameter(data, *_ignored):

@@ -365,3 +365,32 @@ def test_a_bank_too_large_for_the_engine_is_refused_before_reading(tmp_path, mon
     monkeypatch.setattr(np, "load", no_reading)
     with pytest.raises(ModelError, match=r"larger than ConvScope takes \(kernels up to 63x63"):
         read_conv_layer(path, "conv")
+
+
+SIZE = b"(K\x04K\x03K\x03K\x03t"  # conv1.weight's size (4, 3, 3, 3) in the fixture's pickle
+STRIDE = b"(K\x1bK\tK\x03K\x01t"  # and its stride (27, 9, 3, 1)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (SIZE, b"(K\x09K\x03K\x03K\x03t", "outside its storage"),  # 243 of 108 values
+        (STRIDE, b"(K\x1bK\tK\x03t", "impossible shape"),  # a stride per axis but one
+        (STRIDE, b"(K\x1bK\tK\x03J\xff\xff\xff\xfft", "impossible shape"),  # stride -1
+    ],
+)
+def test_a_tensor_outside_its_storage_is_refused(tmp_path, old, new, message):
+    """The fixture's own pickle with conv1.weight's shape edited, so it no longer fits."""
+    path = tmp_path / "edited.pt"
+    with (
+        zipfile.ZipFile(FIXTURES / "torch_state_dict.pt") as src,
+        zipfile.ZipFile(path, "w") as dst,
+    ):
+        for name in src.namelist():
+            data = src.read(name)
+            if name.endswith("data.pkl"):
+                assert data.count(old) >= 1
+                data = data.replace(old, new, 1)
+            dst.writestr(name, data)
+    with pytest.raises(ModelError, match=message):
+        read_conv_layer(path, "conv1")
