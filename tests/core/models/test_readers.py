@@ -302,3 +302,51 @@ def test_bfloat16_safetensors_are_widened_exactly(tmp_path):
     # bfloat16 is the top half of a float32: widening puts zeros in the bottom half.
     expected = (bank.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
     np.testing.assert_array_equal(layer.weights, expected)
+
+
+def test_reading_one_npz_layer_loads_only_its_arrays(monkeypatch):
+    from core.models import numpy_files
+
+    loaded: list[str] = []
+    original = numpy_files._load
+
+    def spy(path, f):
+        loaded.append(f.name)
+        return original(path, f)
+
+    monkeypatch.setattr(numpy_files, "_load", spy)
+    list_conv_layers(FIXTURES / "weights.npz")  # headers only
+    assert loaded == []
+    read_conv_layer(FIXTURES / "weights.npz", "conv2")
+    assert sorted(loaded) == ["conv2.bias.npy", "conv2.weight.npy"]
+
+
+def test_reading_one_safetensors_layer_reads_only_its_tensors(monkeypatch):
+    from core.models import safetensors_files
+
+    read: list[str] = []
+    original = safetensors_files.safe_open
+
+    class Spy:
+        def __init__(self, *args, **kwargs):
+            self.handle = original(*args, **kwargs)
+
+        def __enter__(self):
+            self.inner = self.handle.__enter__()
+            return self
+
+        def __exit__(self, *exc):
+            return self.handle.__exit__(*exc)
+
+        def get_tensor(self, key):
+            read.append(key)
+            return self.inner.get_tensor(key)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    monkeypatch.setattr(safetensors_files, "safe_open", Spy)
+    list_conv_layers(FIXTURES / "torch.safetensors")
+    assert read == []
+    read_conv_layer(FIXTURES / "torch.safetensors", "conv2")
+    assert sorted(read) == ["conv2.bias", "conv2.weight"]
