@@ -177,6 +177,8 @@ def _tensors(tree: object, prefix: str = "") -> dict[str, LazyTensor]:
 
 
 def _convs(path: Path, tree: object) -> list[tuple[ModelLayerInfo, LazyTensor, LazyTensor | None]]:
+    if isinstance(tree, LazyTensor):  # torch.save(conv.weight): one bank, named after the file
+        tree = {path.stem: tree}
     if not isinstance(tree, dict):
         raise ModelError(f"{path.name}: holds a {type(tree).__name__}, not a state_dict")
     tensors = _tensors(tree)

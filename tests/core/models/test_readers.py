@@ -350,3 +350,11 @@ def test_reading_one_safetensors_layer_reads_only_its_tensors(monkeypatch):
     assert read == []
     read_conv_layer(FIXTURES / "torch.safetensors", "conv2")
     assert sorted(read) == ["conv2.bias", "conv2.weight"]
+
+
+def test_a_bare_torch_tensor_is_one_layer_named_after_the_file():
+    path = FIXTURES / "torch_tensor.pt"
+    assert [(i.name, i.shape) for i in list_conv_layers(path)] == [("torch_tensor", (4, 3, 3, 3))]
+    np.testing.assert_array_equal(
+        read_conv_layer(path, "torch_tensor").weights, WEIGHTS["conv1.weight"]
+    )
