@@ -165,6 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv[:1] == ["apply"]:
             return run_batch(argv[1:])
+        if argv[:1] in (["train"], ["evaluate"], ["predict"]):
+            from core.nn.cli import COMMANDS
+
+            return COMMANDS[argv[0]](argv[1:])
         args = gui_parser().parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE

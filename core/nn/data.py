@@ -187,7 +187,7 @@ def _idx_folder(folder: Path, images: list[Path], labels: list[Path]) -> FolderD
 def load_class_folders(folder: str | os.PathLike[str]) -> Dataset:
     """Images in subfolders ``0/`` .. ``9/`` of ``folder``, each made MNIST-like by
     :func:`core.nn.digits.preprocess_digit`."""
-    from core.images import ImageLoadError, is_image_file, load_image
+    from core.images import is_image_file, load_image
 
     folder = Path(folder)
     images, labels = [], []
@@ -201,8 +201,8 @@ def load_class_folders(folder: str | os.PathLike[str]) -> Dataset:
             try:
                 picture = load_image(path)
                 images.append((preprocess_digit(picture) * 255 + 0.5).astype(np.uint8))
-            except (ImageLoadError, ValueError) as exc:
-                raise DataError(f"{path}: {exc}") from None
+            except ValueError as exc:  # core.images.ImageError is one
+                raise DataError(f"{path}: {getattr(exc, 'reason', exc)}") from None
             labels.append(digit)
     if not images:
         raise DataError(

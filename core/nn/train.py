@@ -20,6 +20,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from core.network import Network, NetworkError
+from core.network.layers import MAX_ABS_WEIGHT
 from core.nn.data import CLASSES, Dataset
 from core.nn.model import Model
 from core.nn.optim import OPTIMIZERS, make_optimizer
@@ -207,13 +208,15 @@ def train(
             batch = order[b * config.batch_size : (b + 1) * config.batch_size]
             with blas_threads(config.blas_threads):
                 loss, grads, logits = model.loss_and_gradients(inputs[batch], labels[batch])
-                if math.isfinite(loss):
+                finite, in_range = math.isfinite(loss), _in_range(model.params)
+                if finite and in_range:  # these weights are usable: keep them, then step
                     good = [p.copy() for p in model.params]
                     optimizer.step(grads)
-            if not math.isfinite(loss):
+            if not (finite and in_range):
+                what = f"the loss became {loss}" if not finite else "the weights grew too large"
                 yield Failed(
-                    f"the loss became {loss} at step {step + 1} (epoch {epoch + 1}): the learning "
-                    f"rate {config.lr:g} is probably too high. The last good weights are kept.",
+                    f"{what} at step {step + 1} (epoch {epoch + 1}): the learning rate "
+                    f"{config.lr:g} is probably too high. The last good weights are kept.",
                     step,
                     _network(model, good),
                 )
@@ -228,10 +231,8 @@ def train(
                 fraction = max(fraction, min(now / config.seconds, 1.0))
             snapshot = None
             if time.perf_counter() - last_snapshot >= config.weights_every:
+                # None when this update overflowed; the next step reports it.
                 snapshot = _network_or_none(model)
-                if snapshot is None:
-                    yield _weights_failed(step, config, _network(model, good))
-                    return
                 last_snapshot = time.perf_counter()
             seconds, started = now, None  # type: ignore[assignment]
             yield Progress(step, epoch, examples, seconds, loss, accuracy, fraction, snapshot)
@@ -251,8 +252,13 @@ def train(
                 break
         seconds, started = elapsed(), None  # type: ignore[assignment]
         current = _network_or_none(model)
-        if current is None:
-            yield _weights_failed(step, config, _network(model, good))
+        if current is None:  # the last update overflowed
+            yield Failed(
+                f"the weights grew too large at step {step}: the learning rate {config.lr:g} "
+                "is probably too high. The last good weights are kept.",
+                step,
+                _network(model, good),
+            )
             return
         test = evaluate(current, test_set, config.blas_threads)
         yield EpochEnd(epoch, examples, seconds, loss_sum / max(b + 1, 1), test, current)
@@ -281,10 +287,6 @@ def _network_or_none(model: Model) -> Network | None:
         return None
 
 
-def _weights_failed(step: int, config: TrainConfig, network: Network) -> Failed:
-    return Failed(
-        f"the weights grew out of range at step {step}: the learning rate {config.lr:g} is "
-        "probably too high. The last good weights are kept.",
-        step,
-        network,
-    )
+def _in_range(params: list[np.ndarray]) -> bool:
+    """Finite and small enough for a network file (core.network's MAX_ABS_WEIGHT)."""
+    return all(np.abs(p).max(initial=0.0) <= MAX_ABS_WEIGHT for p in params)
