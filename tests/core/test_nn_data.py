@@ -70,11 +70,11 @@ def test_bad_idx_files_give_one_clear_error(tmp_path, digits):
         read_idx(tmp_path / "z")
     with pytest.raises(DataError, match="too short"):
         read_idx(tmp_path / "g")
-    with pytest.raises(DataError, match="5 images, but .* 4 labels"):
+    with pytest.raises(DataError, match=r"5 images, but .* 4 labels"):
         load_idx_pair(write_idx(tmp_path / "i", images), write_idx(tmp_path / "l", labels[:4]))
     with pytest.raises(DataError, match="label 12"):
         load_idx_pair(tmp_path / "i", write_idx(tmp_path / "l2", np.array([1, 2, 12, 3, 4])))
-    with pytest.raises(DataError, match="no such|cannot read"):
+    with pytest.raises(DataError, match=r"no such|cannot read"):
         read_idx(tmp_path / "missing")
 
 
@@ -123,7 +123,7 @@ def test_empty_or_broken_class_folders(tmp_path):
     with pytest.raises(DataError, match="no digit images"):
         load_folder(tmp_path)
     (tmp_path / "3" / "bad.png").write_bytes(b"not a png")
-    with pytest.raises(DataError, match="bad.png"):
+    with pytest.raises(DataError, match=r"bad\.png"):
         load_class_folders(tmp_path)
     with pytest.raises(DataError, match="not a folder"):
         load_folder(tmp_path / "nope")
