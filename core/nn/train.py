@@ -156,7 +156,7 @@ def evaluate(
 ) -> Evaluation:
     """Accuracy, confusion matrix and misclassified indices of a network on ``data``."""
     model = model_or_network if isinstance(model_or_network, Model) else Model(model_or_network)
-    with blas_threads(threads):
+    with blas_threads(threads), np.errstate(all="ignore"):  # huge weights: NaN, never a crash
         probabilities = model.predict(data.inputs())
     predictions = probabilities.argmax(axis=1)
     confusion = np.zeros((CLASSES, CLASSES), np.int64)
@@ -206,7 +206,8 @@ def train(
         loss_sum = 0.0
         for b in range(steps_per_epoch):
             batch = order[b * config.batch_size : (b + 1) * config.batch_size]
-            with blas_threads(config.blas_threads):
+            # Overflow is expected when the learning rate is too high; it is caught below.
+            with blas_threads(config.blas_threads), np.errstate(all="ignore"):
                 loss, grads, logits = model.loss_and_gradients(inputs[batch], labels[batch])
                 finite, in_range = math.isfinite(loss), _in_range(model.params)
                 if finite and in_range:  # these weights are usable: keep them, then step
