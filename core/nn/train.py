@@ -36,6 +36,14 @@ class TrainConfig:
     batch_size: int = 64
     lr: float = 0.002
     optimizer: str = "adam"
+    #: Cosine decay of the learning rate over the run (to 2% of ``lr`` at the end; the run's
+    #: length is its epochs or its seconds, whichever ends first). A constant rate keeps
+    #: jittering around the minimum: on the bundled MNIST subset, 60 s of training at a
+    #: constant rate ended at 0.9755 test accuracy, with decay at about 0.98.
+    decay: bool = True
+    #: Shift each training image by up to this many pixels (random, per image and step): more
+    #: examples from the same 13,000 (a small subset over-fits within a minute otherwise).
+    shift: int = 2
     seed: int = 0
     #: Least time (wall clock) between two Progress events that carry a copy of the weights.
     weights_every: float = 0.1
@@ -208,7 +216,8 @@ def train(
             batch = order[b * config.batch_size : (b + 1) * config.batch_size]
             # Overflow is expected when the learning rate is too high; it is caught below.
             with blas_threads(config.blas_threads), np.errstate(all="ignore"):
-                loss, grads, logits = model.loss_and_gradients(inputs[batch], labels[batch])
+                x = _shifted(inputs, batch, config.shift, rng)
+                loss, grads, logits = model.loss_and_gradients(x, labels[batch])
                 finite, in_range = math.isfinite(loss), _in_range(model.params)
                 if finite and in_range:  # these weights are usable: keep them, then step
                     good = [p.copy() for p in model.params]
@@ -224,19 +233,21 @@ def train(
                 return
             step += 1
             examples += len(batch)
+            done = min(step / (config.epochs * steps_per_epoch), 1.0)
+            if config.seconds is not None:
+                done = max(done, min(elapsed() / config.seconds, 1.0))
+            if config.decay:
+                optimizer.lr = decayed_lr(config.lr, done)
             loss_sum += loss
             accuracy = float(np.mean(logits.argmax(axis=1) == labels[batch]))
             now = elapsed()
-            fraction = (epoch * steps_per_epoch + b + 1) / (config.epochs * steps_per_epoch)
-            if config.seconds is not None:
-                fraction = max(fraction, min(now / config.seconds, 1.0))
             snapshot = None
             if time.perf_counter() - last_snapshot >= config.weights_every:
                 # None when this update overflowed; the next step reports it.
                 snapshot = _network_or_none(model)
                 last_snapshot = time.perf_counter()
             seconds, started = now, None  # type: ignore[assignment]
-            yield Progress(step, epoch, examples, seconds, loss, accuracy, fraction, snapshot)
+            yield Progress(step, epoch, examples, seconds, loss, accuracy, done, snapshot)
             started = time.perf_counter()
             while marks and elapsed() >= marks[0]:
                 seconds, mark = elapsed(), marks.pop(0)
@@ -286,6 +297,26 @@ def _network_or_none(model: Model) -> Network | None:
         return model.to_network()
     except NetworkError:
         return None
+
+
+def decayed_lr(lr: float, done: float) -> float:
+    """Cosine decay from ``lr`` at the start (done=0) to 2% of it at the end (done=1)."""
+    return lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * done)))
+
+
+def _shifted(
+    inputs: np.ndarray, batch: np.ndarray, shift: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``inputs[batch]``, each image moved by its own random (dy, dx) in -shift..shift, with
+    zeros coming in at the edges."""
+    if shift <= 0:
+        return inputs[batch]
+    n, h, w = len(batch), inputs.shape[1], inputs.shape[2]
+    padded = np.pad(inputs[batch], ((0, 0), (shift, shift), (shift, shift), (0, 0)))
+    dy, dx = rng.integers(0, 2 * shift + 1, (2, n))
+    rows = dy[:, None] + np.arange(h)  # (n, h)
+    cols = dx[:, None] + np.arange(w)  # (n, w)
+    return padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
 
 
 def _in_range(params: list[np.ndarray]) -> bool:
