@@ -113,17 +113,15 @@ def load_idx_pair(images_path: str | os.PathLike[str], labels_path: str | os.Pat
         raise DataError(
             f"{name}: {len(images)} images, but {Path(labels_path).name} has {len(labels)} labels"
         )
-    if images.shape[1:] != (SIDE, SIDE):
-        images = (
-            np.stack(
-                [(preprocess_digit(im, "light-on-dark") * 255).astype(np.uint8) for im in images]
-            )
-            if len(images)
-            else images
-        )
+    if images.shape[1:] != (SIDE, SIDE) and len(images):  # not MNIST-sized: make it so
+        images = np.stack([_as_uint8(preprocess_digit(im, "light-on-dark")) for im in images])
     if len(labels) and labels.max() >= CLASSES:
         raise DataError(f"{Path(labels_path).name}: label {labels.max()} is not a digit 0..9")
     return Dataset(images, labels, name)
+
+
+def _as_uint8(digit: np.ndarray) -> np.ndarray:
+    return (digit * 255 + 0.5).astype(np.uint8)
 
 
 def _idx_magic(path: Path) -> int | None:
@@ -200,7 +198,7 @@ def load_class_folders(folder: str | os.PathLike[str]) -> Dataset:
                 continue
             try:
                 picture = load_image(path)
-                images.append((preprocess_digit(picture) * 255 + 0.5).astype(np.uint8))
+                images.append(_as_uint8(preprocess_digit(picture)))
             except ValueError as exc:  # core.images.ImageError is one
                 raise DataError(f"{path}: {getattr(exc, 'reason', exc)}") from None
             labels.append(digit)

@@ -69,7 +69,12 @@ def ask_why(
         The network does not take a 28x28 gray image or does not end in class scores.
     """
     model = network if isinstance(network, Model) else Model(network)
-    digit = preprocess_digit(image, polarity) if preprocess else np.asarray(image, np.float32)
+    if preprocess:
+        digit = preprocess_digit(image, polarity)
+    else:
+        digit = np.asarray(image)
+        scale = np.iinfo(digit.dtype).max if np.issubdtype(digit.dtype, np.integer) else 1
+        digit = digit.astype(np.float32) / np.float32(scale)  # a uint8 test image: 0..255
     if digit.shape != (SIDE, SIDE):
         raise ValueError(f"a digit must be {SIDE}x{SIDE}, not {digit.shape}")
     logits, caches, maps = model.forward(digit[None, :, :, None], fuse=False, keep=True)

@@ -231,3 +231,13 @@ def test_synthetic_digit_varies_with_the_random_state():
     rng = np.random.default_rng(0)
     a, b = draw_synthetic_digit(8, rng), draw_synthetic_digit(8, rng)
     assert not np.array_equal(a, b)
+
+
+def test_idx_images_of_another_size_are_made_mnist_like(tmp_path):
+    images = np.zeros((2, 40, 32), np.uint8)
+    images[:, 5:35, 10:20] = 255  # a bar, light on dark as idx digits are
+    data = load_idx_pair(
+        write_idx(tmp_path / "i", images), write_idx(tmp_path / "l", np.array([1, 1]))
+    )
+    assert data.images.shape == (2, 28, 28)
+    assert data.images.sum(axis=0).max() > 0 and data.images[:, 0].max() == 0

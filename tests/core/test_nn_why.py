@@ -126,6 +126,15 @@ def test_ask_why_preprocesses_any_picture():
     assert why.saliency.shape == why.gradcam.shape == (28, 28)
 
 
+def test_a_uint8_test_example_is_scaled_to_unit_range():
+    network = preset_network(seed=5)
+    image = (digit(3) / 1.1 * 255).astype(np.uint8)
+    why = ask_why(network, image, preprocess=False)
+    np.testing.assert_allclose(why.digit, image / 255.0, atol=1e-6)
+    reference = run_network(image / np.float32(255), network)[-1].map
+    np.testing.assert_allclose(why.probabilities, reference, rtol=1e-4, atol=1e-6)
+
+
 def test_no_conv_layer_means_no_gradcam():
     network = Network((FlattenLayer("f"), DenseLayer(np.ones((10, 784)) * 0.01, name="d")))
     why = ask_why(network, digit(), preprocess=False)
