@@ -33,7 +33,7 @@ if __package__ in (None, ""):  # run as a script: make `core` importable
 
 from core.nn.data import load_bundled
 from core.nn.presets import preset_network
-from core.nn.train import Checkpoint, Failed, Finished, TrainConfig, train
+from core.nn.training import Checkpoint, Failed, Finished, TrainConfig, train
 from core.nn.why import ask_why
 
 MARKS = (10.0, 30.0, 60.0)

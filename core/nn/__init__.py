@@ -10,7 +10,7 @@
                                                               # Grad-CAM for one digit picture
 
 Modules: ``ops`` (per-layer forward/backward), ``model`` (a Network with mutable weights),
-``optim`` (Adam, SGD), ``train`` (the training generator), ``data`` and ``digits`` (loaders,
+``optim`` (Adam, SGD), ``training`` (the training generator), ``data`` and ``digits`` (loaders,
 synthetic digits, MNIST-style preprocessing), ``presets`` (networks to train), ``why``
 (ask the model why), ``cli`` (the train/evaluate/predict commands).
 """
@@ -19,7 +19,7 @@ from core.nn.data import DataError, Dataset, load_bundled, load_folder, load_tra
 from core.nn.digits import preprocess_digit
 from core.nn.model import Model
 from core.nn.presets import PRESETS, as_classifier, preset_network
-from core.nn.train import (
+from core.nn.training import (
     Checkpoint,
     EpochEnd,
     Evaluation,

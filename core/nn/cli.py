@@ -90,7 +90,7 @@ def run_train(argv: Sequence[str]) -> int:
     from core.images import SaveError
     from core.network import NetworkError, save_network
     from core.nn.data import DataError, load_training_data
-    from core.nn.train import EpochEnd, Failed, Finished, Progress, TrainConfig, train
+    from core.nn.training import EpochEnd, Failed, Finished, Progress, TrainConfig, train
 
     try:
         network = _network_for_training(args.network, args.seed)
@@ -175,7 +175,7 @@ def run_evaluate(argv: Sequence[str]) -> int:
 
     from core.network import NetworkError
     from core.nn.data import DataError, load_evaluation_data
-    from core.nn.train import evaluate
+    from core.nn.training import evaluate
 
     try:
         model = _load_model(args.model)

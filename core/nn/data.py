@@ -4,6 +4,7 @@ saying what is wrong."""
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 import struct
@@ -219,13 +220,17 @@ def bundled_path() -> Path:
     return RESOURCES / "mnist-subset.npz"
 
 
+@functools.cache
 def load_bundled() -> tuple[Dataset, Dataset]:
-    """The bundled MNIST subset: (training set, test set)."""
+    """The bundled MNIST subset: (training set, test set), read once (arrays read-only)."""
     path = bundled_path()
     try:
         with np.load(path, allow_pickle=False) as npz:
-            train = Dataset(npz["train_images"], npz["train_labels"], "MNIST subset (train)")
-            test = Dataset(npz["test_images"], npz["test_labels"], "MNIST subset (test)")
+            arrays = {key: npz[key] for key in npz.files}
+        for array in arrays.values():
+            array.setflags(write=False)
+        train = Dataset(arrays["train_images"], arrays["train_labels"], "MNIST subset (train)")
+        test = Dataset(arrays["test_images"], arrays["test_labels"], "MNIST subset (test)")
     except (OSError, KeyError, ValueError) as exc:
         raise DataError(f"{path.name}: the bundled MNIST subset cannot be read ({exc})") from None
     return train, test

@@ -15,9 +15,17 @@ from main import main
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
-    """A model trained by the command for one epoch on the bundled data."""
+    """A model trained by the command for one epoch on 3,000 MNIST images given as a folder
+    holding an idx pair (the loader's path) - about half a second."""
+    from tests.core.test_nn_data import write_idx
+
+    train_set, _ = load_bundled()
+    folder = tmp_path_factory.mktemp("data")
+    write_idx(folder / "train-images-idx3-ubyte.gz", train_set.images[:3000], gz=True)
+    write_idx(folder / "train-labels-idx1-ubyte", train_set.labels[:3000])
     path = tmp_path_factory.mktemp("model") / "model.json"
-    assert main(["train", "--epochs", "1", "--batch", "64", "--seed", "1", "--out", str(path)]) == 0
+    args = ["--data", str(folder), "--epochs", "1", "--batch", "32", "--lr", "0.004"]
+    assert main(["train", *args, "--out", str(path)]) == 0
     return path
 
 
@@ -42,7 +50,7 @@ def test_train_contract(tmp_path, capsys):
 def test_trained_model_evaluates_to_the_reported_accuracy(model, capsys):
     assert main(["evaluate", str(model), "--data", "mnist"]) == 0
     match = re.fullmatch(r"accuracy=([\d.]+) n=2000", last_line(capsys.readouterr().out))
-    assert match and float(match[1]) >= 0.9  # measured 0.94 after one epoch
+    assert match and float(match[1]) >= 0.85  # measured 0.880
 
 
 def test_predict_prepares_pictures_like_mnist(model, tmp_path, capsys):

@@ -30,7 +30,7 @@ def write_idx(path: Path, array: np.ndarray, magic: int | None = None, gz: bool 
         magic = 2051 if array.ndim == 3 else 2049
     data = struct.pack(">i", magic) + b"".join(struct.pack(">i", n) for n in array.shape)
     data += array.astype(np.uint8).tobytes()
-    path.write_bytes(gzip.compress(data) if gz else data)
+    path.write_bytes(gzip.compress(data, compresslevel=1) if gz else data)
     return path
 
 
