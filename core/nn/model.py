@@ -131,7 +131,7 @@ class Model:
                     f"{where}: a {layer.size}x{layer.size} window does not fit in the "
                     f"{x.shape[1]}x{x.shape[2]} map before it"
                 )
-            return ops.pool_forward(x, layer.size, layer.stride, layer.mode)  # type: ignore[arg-type]
+            return ops.pool_forward(x, layer.size, layer.stride, layer.mode)
         if isinstance(layer, ActivationLayer):
             return ops.activation_forward(x, layer.function)
         if isinstance(layer, FlattenLayer):

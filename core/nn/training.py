@@ -248,7 +248,7 @@ def train(
                 # None when this update overflowed; the next step reports it.
                 snapshot = _network_or_none(model)
                 last_snapshot = time.perf_counter()
-            seconds, started = now, None  # type: ignore[assignment]
+            seconds = now  # the clock stops while the consumer holds the event
             yield Progress(step, epoch, examples, seconds, loss, accuracy, done, snapshot)
             started = time.perf_counter()
             while marks and elapsed() >= marks[0]:
@@ -264,7 +264,7 @@ def train(
                 started = time.perf_counter()
             if config.seconds is not None and elapsed() >= config.seconds:
                 break
-        seconds, started = elapsed(), None  # type: ignore[assignment]
+        seconds = elapsed()  # evaluation time is not training time
         current = _network_or_none(model)
         if current is None:  # the last update overflowed
             yield Failed(
