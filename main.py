@@ -234,6 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from core.models.cli import run_layers
 
             return run_layers(argv[1:])
+        if argv[:1] in (["train"], ["evaluate"], ["predict"]):
+            from core.nn.cli import COMMANDS
+
+            return COMMANDS[argv[0]](argv[1:])
         args = gui_parser().parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
