@@ -3,6 +3,8 @@
 convscope [IMAGE] [--kernel PRESET|FILE.json] [--screenshot PATH]
 convscope apply INPUT... --kernel PRESET|FILE.json --out DIR [options]
 convscope apply INPUT... --network PRESET|NET.json --out DIR [--format png|tiff|npy]
+convscope apply INPUT... --model MODEL [--layer NAME] --out DIR [--format png|tiff|npy]
+convscope layers MODEL
 """
 
 from __future__ import annotations
@@ -72,6 +74,13 @@ def batch_parser() -> argparse.ArgumentParser:
         help="a network preset (e.g. keras-conv32-maxpool, two-layer-field, random-16) or a "
         "network JSON file; the other layer options do not apply",
     )
+    what.add_argument(
+        "--model",
+        type=Path,
+        help="a model file (Keras, PyTorch, ONNX, safetensors, NumPy): runs its first "
+        "conv/activation/pool layers, or the one named by --layer",
+    )
+    parser.add_argument("--layer", metavar="NAME", help="with --model: run this conv layer only")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     parser.add_argument(
         "--format",
@@ -120,20 +129,12 @@ def _kernel_process(args: argparse.Namespace) -> Callable[..., object] | None:
     return partial(process_file, kernel=kernel, settings=settings)
 
 
-def _network_process(args: argparse.Namespace, argv: Sequence[str]) -> Callable[..., object] | None:
+def _network_process(args: argparse.Namespace) -> Callable[..., object] | None:
     """process(path, out_dir=, fmt=, stem=) for --network, or None after saying why not."""
     from core.batch import process_file_network
     from core.network import NetworkError
     from core.network.presets import resolve_network
 
-    given = sorted({a.split("=")[0] for a in argv} & set(KERNEL_ONLY_OPTIONS))
-    if given:
-        print(
-            f"convscope: {', '.join(given)} only apply with --kernel (a network sets its own "
-            "layers)",
-            file=sys.stderr,
-        )
-        return None
     try:
         network = resolve_network(args.network)
     except NetworkError as exc:
@@ -148,7 +149,25 @@ def run_batch(argv: Sequence[str]) -> int:
 
     from core.batch import BatchError, expand_inputs
 
-    process = _network_process(args, argv) if args.network else _kernel_process(args)
+    if args.layer is not None and args.model is None:
+        print("convscope: --layer needs --model", file=sys.stderr)
+        return EXIT_USAGE
+    given = sorted({a.split("=")[0] for a in argv} & set(KERNEL_ONLY_OPTIONS))
+    if given and args.kernel is None:
+        print(
+            f"convscope: {', '.join(given)} only apply with --kernel (a network or a model "
+            "brings its own layers)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if args.model is not None:
+        from core.models.cli import model_process
+
+        process = model_process(args)
+    elif args.network:
+        process = _network_process(args)
+    else:
+        process = _kernel_process(args)
     if process is None:
         return EXIT_USAGE
     try:
@@ -211,6 +230,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv[:1] == ["apply"]:
             return run_batch(argv[1:])
+        if argv[:1] == ["layers"]:
+            from core.models.cli import run_layers
+
+            return run_layers(argv[1:])
+        if argv[:1] in (["train"], ["evaluate"], ["predict"]):
+            from core.nn.cli import COMMANDS
+
+            return COMMANDS[argv[0]](argv[1:])
         args = gui_parser().parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE

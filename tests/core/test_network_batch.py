@@ -152,7 +152,7 @@ def test_a_pool_that_does_not_fit_fails_that_input_only(capsys, tmp_path):
         (["--network", "lines-4", "--stride", "2"], "--stride only apply with --kernel"),
         (["--network", "lines-4", "--pool=none"], "--pool only apply with --kernel"),
         (["--network", "lines-4", "--format", "jpeg"], "invalid choice"),
-        ([], "one of the arguments --kernel --network is required"),
+        ([], "one of the arguments --kernel --network --model is required"),
     ],
 )
 def test_usage_and_network_errors_exit_2_and_write_nothing(capsys, tmp_path, args, message):

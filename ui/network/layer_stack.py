@@ -292,44 +292,6 @@ class LayerStackEditor(QWidget):
         menu.setToolTipsVisible(True)
         return menu
 
-    def _tool_button(self, text: str, tip: str) -> QToolButton:
-        button = QToolButton()
-        button.setText(text)
-        button.setToolTip(tip)
-        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        return button
-
-    def _add_menu(self) -> QMenu:
-        menu = QMenu(self)
-        self.add_conv_action = menu.addAction(
-            f"Conv: {NEW_CONV_FILTERS} random {NEW_CONV_SIZE}x{NEW_CONV_SIZE} filters (He)"
-        )
-        self.add_conv_action.triggered.connect(lambda checked=False: self._on_add("conv"))
-        banks = menu.addMenu("Conv from a filter bank")
-        self.add_bank_actions = {}
-        for bank in editing.FILTER_BANKS:
-            action = banks.addAction(bank)
-            action.triggered.connect(lambda checked=False, b=bank: self._on_add("bank", b))
-            self.add_bank_actions[bank] = action
-        self.add_activation_action = menu.addAction("Activation (ReLU)")
-        self.add_activation_action.triggered.connect(
-            lambda checked=False: self._on_add("activation")
-        )
-        self.add_pool_action = menu.addAction("Max pool 2x2")
-        self.add_pool_action.triggered.connect(lambda checked=False: self._on_add("pool"))
-        return menu
-
-    def _preset_menu(self) -> QMenu:
-        menu = QMenu(self)
-        self.preset_actions = {}
-        for name, lesson in editing.EXAMPLE_NETWORKS.items():
-            action = menu.addAction(name)
-            action.setToolTip(lesson)
-            action.triggered.connect(lambda checked=False, n=name: self._on_preset(n))
-            self.preset_actions[name] = action
-        menu.setToolTipsVisible(True)
-        return menu
-
     # ------------------------------------------------------------------ slots
 
     def _refresh_table(self) -> None:
