@@ -106,7 +106,7 @@ class LiveController(QObject):
     stats_changed = Signal(object)
     cameras_found = Signal(object)
     choice_changed = Signal()  # the choice went back to the last one that worked
-    # Internal, emitted from the processing / capture / probe threads; queued to the GUI thread.
+    # Internal, emitted from the processing / capture threads; queued to the GUI thread.
     _result_ready = Signal()
     _capture_ended = Signal(int, object)
 
