@@ -431,6 +431,28 @@ def test_recording_to_an_impossible_place_reports(qtbot, live_window, tmp_path):
     assert RecordingError  # the type the banner message comes from
 
 
+def test_disk_full_while_recording_stops_it_and_names_the_frames_kept(
+    qtbot, live_window, tmp_path, monkeypatch
+):
+    from tests.core.test_recording import fill_disk_after
+
+    window = live_window
+    assert window.live.start(SyntheticSource((200, 150)))
+    fill_disk_after(monkeypatch, 60_000)
+    path = tmp_path / "input.avi"
+    assert window.live.start_recording(path, "input")
+    recorder = window.live.recorder
+    qtbot.waitUntil(lambda: not window.live.is_recording(), timeout=WAIT_MS)
+    assert window.live.is_running()  # live mode goes on; only the recording stopped
+    text = window.banner.text()
+    assert text.startswith(f"Recording stopped: Cannot record to '{path}': disk full")
+    assert f"The file keeps the first {recorder.written} frames." in text
+    assert text.count(str(path)) == 1
+    assert recorder.written > 0
+    assert count_video_frames(path) == recorder.written
+    window.live.stop()
+
+
 def test_closing_the_window_while_recording_finalizes_the_file(qtbot, live_window, tmp_path):
     window = live_window
     frames = Recorder(window)
