@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # the shell's convention for SIGINT
 
 
 def _padding(text: str) -> str | int:
@@ -85,7 +86,13 @@ def run_batch(argv: Sequence[str]) -> int:
     parser = batch_parser()
     args = parser.parse_args(argv)  # exits with status 2 on a usage error
 
-    from core.batch import BatchError, expand_inputs, process_file
+    from core.batch import (
+        BatchError,
+        OutputFolderError,
+        expand_inputs,
+        prepare_output_folder,
+        process_file,
+    )
     from core.kernels import KernelError, resolve_kernel
     from core.pipeline import PipelineSettings
 
@@ -110,6 +117,17 @@ def run_batch(argv: Sequence[str]) -> int:
     except OSError as exc:
         print(f"convscope: cannot create output folder {args.out}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        removed = prepare_output_folder(args.out)
+    except OutputFolderError as exc:
+        print(f"convscope: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if removed:
+        print(
+            f"convscope: removed {len(removed)} temporary files an interrupted run left in "
+            f"{args.out}",
+            file=sys.stderr,
+        )
 
     items = list(expand_inputs(args.inputs))
     show_progress = len(items) > 5
@@ -131,6 +149,12 @@ def run_batch(argv: Sequence[str]) -> int:
         except BatchError as exc:
             print(f"convscope: {exc}", file=sys.stderr)
             failures += 1
+        except OutputFolderError as exc:  # e.g. the disk filled up: no later input can succeed
+            print(f"convscope: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:  # Ctrl+C: the file being written was already cleaned up
+            print(f"convscope: interrupted at {item.path}", file=sys.stderr)
+            return EXIT_INTERRUPTED
     if show_progress:
         print(
             f"done: {len(items) - failures} of {len(items)} inputs written to {args.out}",
