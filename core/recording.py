@@ -40,7 +40,6 @@ from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
 
-import av
 import cv2
 import numpy as np
 
@@ -410,6 +409,10 @@ class VideoRecorder:
 
     def _start_container(self) -> None:
         """Open the PyAV container on our file (writer thread); writes nothing yet."""
+        # Imported here, in the writer thread: PyAV takes ~0.2 s to import, which the app's
+        # start-up should not pay for a feature most sessions never use.
+        import av
+
         assert self._file is not None and self._size is not None
         fmt = self._format
         container = av.open(self._file, "w", format=fmt.container, options=fmt.muxer_options)
@@ -504,6 +507,8 @@ class VideoRecorder:
                 image = cv2.resize(image, (width, height), interpolation=interpolation)
         if image.ndim == 2:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+        import av  # already imported by _start_container; this is a dictionary look-up
+
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
         frame.pts = self._muxed
         frame.time_base = self._frame_time_base

@@ -27,7 +27,8 @@ def main() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG from write() instead
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
     rng = np.random.default_rng(1)
-    recorder = VideoRecorder(path, fps=30.0, queue_size=64)
+    # Capped: a queue that holds every frame, so none is dropped and the cap is surely reached.
+    recorder = VideoRecorder(path, fps=30.0, queue_size=300 if mode == "fsize" else 64)
     frames = 300 if mode == "fsize" else 10**6
     for _ in range(frames):
         recorder.submit(rng.integers(0, 256, (96, 128, 3), np.uint8))
