@@ -170,7 +170,9 @@ def bench_batch(runs: int, inputs: int) -> None:
         src.mkdir()
         out.mkdir()
         for i in range(inputs):
-            cv2.imwrite(str(src / f"noise{i:02d}.png"), rng.integers(0, 256, (2000, 2000), np.uint8))
+            cv2.imwrite(
+                str(src / f"noise{i:02d}.png"), rng.integers(0, 256, (2000, 2000), np.uint8)
+            )
         argv = [sys.executable, str(ROOT / "main.py"), "apply", str(src), "--kernel", "outline"]
         argv += ["--out", str(out), "--format", "tiff"]
 
@@ -178,8 +180,9 @@ def bench_batch(runs: int, inputs: int) -> None:
             return [p for p in out.iterdir() if ".convscope-" in p.name]
 
         for run in range(runs):
-            child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True)  # fmt: skip
+            child = subprocess.Popen(
+                argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            )
             delay = random.uniform(1.0, 3.0)
             time.sleep(delay)
             child.send_signal(signal.SIGKILL)
@@ -187,15 +190,21 @@ def bench_batch(runs: int, inputs: int) -> None:
             cleaned = [line for line in err.splitlines() if "removed" in line]
             left = staging()
             size = sum(p.stat().st_size for p in left)
-            print(f"  run {run + 1:>2}: killed at {delay:.1f} s, staging files left {len(left)}"
-                  f" ({size / 1e6:.1f} MB){'; it ' + cleaned[0][11:] if cleaned else ''}")  # fmt: skip
+            note = f"; it {cleaned[0][len('convscope: ') :]}" if cleaned else ""
+            print(
+                f"  run {run + 1:>2}: killed at {delay:.1f} s, staging files left {len(left)}"
+                f" ({size / 1e6:.1f} MB){note}"
+            )
         total = len(staging())
         done = subprocess.run(argv, capture_output=True, text=True)
         note = [line for line in done.stderr.splitlines() if "removed" in line]
         print(f"  before the re-run: {total} staging files in the folder")
         print(f"  re-run: exit {done.returncode}; {note[0] if note else 'no cleanup note'}")
-        print(f"  after the re-run: {len(staging())} staging files; "
-              f"{len(list(out.iterdir()))} files in all ({2 * inputs} outputs expected)")  # fmt: skip
+        files = len(list(out.iterdir()))
+        print(
+            f"  after the re-run: {len(staging())} staging files; "
+            f"{files} files in all ({2 * inputs} outputs expected)"
+        )
 
 
 def main() -> None:
