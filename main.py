@@ -123,8 +123,9 @@ def run_batch(argv: Sequence[str]) -> int:
         print(f"convscope: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if removed:
+        files = "file" if len(removed) == 1 else "files"
         print(
-            f"convscope: removed {len(removed)} temporary files an interrupted run left in "
+            f"convscope: removed {len(removed)} temporary {files} an interrupted run left in "
             f"{args.out}",
             file=sys.stderr,
         )

@@ -141,10 +141,6 @@ class _TrackedFile(io.RawIOBase):
     def tell(self) -> int:
         return self.position
 
-    def close(self) -> None:
-        # The recorder owns the descriptor; PyAV closing its file object must not close it.
-        super().close()
-
 
 class VideoRecorder:
     """Write uint8 RGB frames to a video file from a background thread.
@@ -223,6 +219,11 @@ class VideoRecorder:
         self._written = 0
         self._dropped = 0
         self._error: RecordingError | None = None
+        # Writer-thread state: the PyAV container and stream, and packets muxed so far.
+        self._container = None
+        self._stream = None
+        self._frame_time_base = Fraction(1, 30)
+        self._muxed = 0
         if frame_size is not None:
             self._open(frame_size)
 
@@ -435,13 +436,11 @@ class VideoRecorder:
     def _run(self) -> None:
         file = self._file
         assert file is not None
-        self._muxed = 0  # packets handed to the muxer (one per frame)
         # File size and packets muxed after the last frame that was written completely.
         good_end = good_muxed = 0
         taken = 0  # frames taken from the queue
         last_sync = time.monotonic()
         failure: RecordingError | None = None
-        self._container = None
         try:
             self._start_container()
             while True:

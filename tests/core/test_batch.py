@@ -455,7 +455,7 @@ def test_a_run_killed_mid_write_is_cleaned_up_by_the_next(tmp_path):
     done = subprocess.run([sys.executable, "main.py", *argv], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "removed 1 temporary files" in done.stderr
+    assert "removed 1 temporary file an interrupted run left" in done.stderr
     assert sorted(p.name for p in out.iterdir()) == [
         "boxes-and-lines_conv.png", "boxes-and-lines_pooled.png",
     ]  # fmt: skip
