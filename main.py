@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
-EXIT_INTERRUPTED = 130  # the shell's convention for SIGINT
 
 
 def _padding(text: str) -> str | int:
@@ -86,13 +85,7 @@ def run_batch(argv: Sequence[str]) -> int:
     parser = batch_parser()
     args = parser.parse_args(argv)  # exits with status 2 on a usage error
 
-    from core.batch import (
-        BatchError,
-        OutputFolderError,
-        expand_inputs,
-        prepare_output_folder,
-        process_file,
-    )
+    from core.batch import BatchError, expand_inputs, process_file
     from core.kernels import KernelError, resolve_kernel
     from core.pipeline import PipelineSettings
 
@@ -117,6 +110,8 @@ def run_batch(argv: Sequence[str]) -> int:
     except OSError as exc:
         print(f"convscope: cannot create output folder {args.out}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
+    from core.batch import OutputFolderError, prepare_output_folder
+
     try:
         removed = prepare_output_folder(args.out)
     except OutputFolderError as exc:
@@ -155,7 +150,7 @@ def run_batch(argv: Sequence[str]) -> int:
             return EXIT_USAGE
         except KeyboardInterrupt:  # Ctrl+C: the file being written was already cleaned up
             print(f"convscope: interrupted at {item.path}", file=sys.stderr)
-            return EXIT_INTERRUPTED
+            return 130  # the shell's code for a command stopped by Ctrl+C (128 + SIGINT)
     if show_progress:
         print(
             f"done: {len(items) - failures} of {len(items)} inputs written to {args.out}",

@@ -78,6 +78,13 @@ def prepare_output_folder(out_dir: Path) -> list[Path]:
     return removed
 
 
+def _write_failure(path: Path, out_dir: Path, exc: SaveError) -> Exception:
+    """What a failed output write means: the folder cannot take files, or this input failed."""
+    if exc.errno in _FOLDER_ERRNOS:
+        return OutputFolderError(_folder_message(out_dir, exc))
+    return BatchError(f"{path}: {exc}")
+
+
 def _folder_message(out_dir: Path, exc: OSError) -> str:
     reason = exc.reason if isinstance(exc, SaveError) else os_error_reason(exc)
     return f"cannot write to output folder {out_dir}: {reason}"
@@ -142,8 +149,6 @@ def process_file(
         try:
             _write(target, data, fmt)
         except SaveError as exc:
-            if exc.errno in _FOLDER_ERRNOS:
-                raise OutputFolderError(_folder_message(out_dir, exc)) from None
-            raise BatchError(f"{path}: {exc}") from None
+            raise _write_failure(path, out_dir, exc) from None
         written.append(target)
     return written
