@@ -485,7 +485,11 @@ class VideoRecorder:
                 taken += item is not _STOP
             with self._lock:
                 if failure is not None:
-                    self._error = failure
+                    # The error is the last word on this recording: it says what the file holds.
+                    written = self._written
+                    kept = f"the file keeps its first {written} frames" if written else ""
+                    self._error = RecordingError(f"{failure}; {kept or 'nothing was kept'}")
+                    self._error.__cause__ = failure.__cause__
                 self._dropped += taken - self._written
                 nothing_kept = self._written == 0
             if nothing_kept:

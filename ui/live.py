@@ -954,13 +954,7 @@ class LiveController(QObject):
         finished = recorder.close(timeout=_JOIN_TIMEOUT)
         window = self._window
         if recorder.error is not None:
-            # The recorder cut the file back to its last complete frame: say what it holds.
-            kept = (
-                f"The file keeps the first {recorder.written} frames."
-                if recorder.written
-                else "Nothing was kept."
-            )
-            window.show_error(f"Recording stopped: {recorder.error}. {kept}", level="note")
+            window.show_error(f"Recording stopped: {recorder.error}", level="note")
         elif not finished:
             window.show_error(
                 f"The recording {recorder.path} may be incomplete: the disk "

@@ -265,8 +265,10 @@ def test_disk_full_keeps_every_frame_written_and_says_so(tmp_path, monkeypatch, 
     assert recorder.close(timeout=WAIT)
     assert state["refused"] >= 1
     assert isinstance(recorder.error, RecordingError)
-    assert "disk full" in str(recorder.error)
-    assert str(path) in str(recorder.error)
+    assert str(recorder.error) == (
+        f"Cannot record to '{path}': disk full (no space left on device); "
+        f"the file keeps its first {recorder.written} frames"
+    )
     assert 0 < recorder.written < 120
     assert recorder.written + recorder.dropped == recorder.submitted == 120
     # The file was cut back to its last complete frame: readable, and exactly what was counted.
@@ -281,7 +283,9 @@ def test_disk_full_before_the_first_frame_leaves_no_file(tmp_path, monkeypatch, 
     recorder = VideoRecorder(path, fps=10.0)
     recorder.submit(flat(0))
     assert recorder.close(timeout=WAIT)
-    assert "disk full" in str(recorder.error)
+    assert str(recorder.error) == (
+        f"Cannot record to '{path}': disk full (no space left on device); nothing was kept"
+    )
     assert recorder.written == 0
     assert recorder.dropped == recorder.submitted == 1
     assert list(tmp_path.iterdir()) == []
