@@ -219,10 +219,11 @@ class VideoRecorder:
         self._written = 0
         self._dropped = 0
         self._error: RecordingError | None = None
-        # Writer-thread state: the PyAV container and stream, and packets muxed so far.
+        # Writer-thread state: the PyAV container and stream, frames encoded, packets muxed.
         self._container = None
         self._stream = None
         self._frame_time_base = Fraction(1, 30)
+        self._encoded = 0
         self._muxed = 0
         if frame_size is not None:
             self._open(frame_size)
@@ -513,7 +514,8 @@ class VideoRecorder:
         import av  # already imported by _start_container; this is a dictionary look-up
 
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
-        frame.pts = self._muxed
+        frame.pts = self._encoded
+        self._encoded += 1
         frame.time_base = self._frame_time_base
         for packet in self._stream.encode(frame):
             self._container.mux(packet)
