@@ -17,7 +17,8 @@ read back from the file, and the file size.
 
 Batch: ``convscope apply`` on large inputs killed with ``SIGKILL`` at a random moment,
 ``--runs`` times, counting the staging files left each time; then one complete run into the
-same folder, and the staging files left after it.
+same folder, and the staging files left after it. Then a run into a full and into a
+read-only folder (real tmpfs mounts, root only): its exit status and what it printed.
 
 Not part of the test run: it prints figures and never fails.
 """
@@ -207,19 +208,62 @@ def bench_batch(runs: int, inputs: int) -> None:
         )
 
 
+def bench_output_folder() -> None:
+    """Exit status and message of a batch run into a full and into a read-only folder."""
+    print("batch into an output folder that takes no file (real mounts: needs root)")
+    if os.geteuid() != 0:
+        print("  skipped: not root")
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        src = Path(scratch) / "in"
+        src.mkdir()
+        rng = np.random.default_rng(0)
+        for i in range(6):
+            cv2.imwrite(str(src / f"noise{i}.png"), rng.integers(0, 256, (600, 600), np.uint8))
+        cases = (("full", "size=64k"), ("fills up", "size=3m"), ("read-only", "ro,size=64k"))
+        for label, options in cases:
+            out = Path(scratch) / label.replace(" ", "-")
+            out.mkdir()
+            if label == "full":  # mount, then fill it to the last block
+                subprocess.run(
+                    ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(out)], check=True
+                )
+                with contextlib.suppress(OSError), open(out / "filler", "wb") as filler:
+                    while True:
+                        filler.write(b"\0" * 4096)
+                        filler.flush()
+            else:
+                subprocess.run(
+                    ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(out)], check=True
+                )
+            try:
+                argv = [sys.executable, str(ROOT / "main.py"), "apply", str(src)]
+                argv += ["--kernel", "outline", "--out", str(out), "--format", "tiff"]
+                done = subprocess.run(argv, capture_output=True, text=True)
+                lines = [x for x in done.stderr.splitlines() if not x.startswith("[")]
+                left = sorted(p.name for p in out.iterdir() if p.name != "filler")
+                staging = [name for name in left if ".convscope-" in name]
+                print(f"  {label:<10} exit {done.returncode}; {len(lines)} line(s): {lines}")
+                print(f"  {'':<10} {len(left)} files left in it, {len(staging)} staging: {left}")
+            finally:
+                subprocess.run(["umount", str(out)], check=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tmpfs-kb", type=int, default=2048, help="size of the full disk")
     parser.add_argument("--kills", type=int, default=3, help="kill -9 trials per container")
     parser.add_argument("--runs", type=int, default=10, help="killed batch runs")
     parser.add_argument("--inputs", type=int, default=40, help="batch inputs")
-    parser.add_argument("--only", choices=("recording", "batch"))
+    parser.add_argument("--only", choices=("recording", "batch", "folder"))
     args = parser.parse_args()
     random.seed(1)
     if args.only in (None, "recording"):
         bench_recording(args.tmpfs_kb, args.kills)
     if args.only in (None, "batch"):
         bench_batch(args.runs, args.inputs)
+    if args.only in (None, "folder"):
+        bench_output_folder()
 
 
 if __name__ == "__main__":
