@@ -683,11 +683,13 @@ def test_implausible_stored_geometry_gives_the_default_window(qtbot, settings, w
     window = MainWindow(settings, interactive=False)  # not the fixture: it resizes the window
     qtbot.addWidget(window)
     try:
+        # Usable whatever was stored: on a screen and at least MIN_WINDOW. (Qt itself moves an
+        # off-screen window back and grows one below the layout's minimum size; what remains
+        # too small is reset.)
         frame = window.frameGeometry()
         assert any(sc.availableGeometry().intersects(frame) for sc in QApplication.screens())
-        if where == "off-screen":  # Qt itself moves it back onto the screen, fitted to it
-            assert window.width() >= 640 and window.height() >= 400
-        else:
+        assert window.width() >= 640 and window.height() >= 400
+        if where == "garbage":
             assert (window.width(), window.height()) == (1600, 1000)
             assert "reset to defaults: geometry." in window.banner.text()
     finally:
