@@ -677,7 +677,7 @@ def test_implausible_stored_geometry_gives_the_default_window(qtbot, settings, w
     else:
         probe.resize(1600, 1000)
         probe.move(60_000, 60_000)
-    geometry = probe.saveGeometry() if where != "garbage" else QByteArray(b"\x01\xd9\xd0\xcb")
+    geometry = probe.saveGeometry() if where != "garbage" else QByteArray(b"not a geometry")
     probe.deleteLater()
     settings.setValue("geometry", geometry)
     window = MainWindow(settings, interactive=False)  # not the fixture: it resizes the window
