@@ -175,6 +175,20 @@ def run_batch(argv: Sequence[str]) -> int:
     except OSError as exc:
         print(f"convscope: cannot create output folder {args.out}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
+    from core.batch import OutputFolderError, prepare_output_folder
+
+    try:
+        removed = prepare_output_folder(args.out)
+    except OutputFolderError as exc:
+        print(f"convscope: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if removed:
+        files = "file" if len(removed) == 1 else "files"
+        print(
+            f"convscope: removed {len(removed)} temporary {files} an interrupted run left in "
+            f"{args.out}",
+            file=sys.stderr,
+        )
 
     items = list(expand_inputs(args.inputs))
     show_progress = len(items) > 5
@@ -196,6 +210,12 @@ def run_batch(argv: Sequence[str]) -> int:
         except BatchError as exc:
             print(f"convscope: {exc}", file=sys.stderr)
             failures += 1
+        except OutputFolderError as exc:  # e.g. the disk filled up: no later input can succeed
+            print(f"convscope: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:  # Ctrl+C: the file being written was already cleaned up
+            print(f"convscope: interrupted at {item.path}", file=sys.stderr)
+            return 130  # the shell's code for a command stopped by Ctrl+C (128 + SIGINT)
     if show_progress:
         print(
             f"done: {len(items) - failures} of {len(items)} inputs written to {args.out}",

@@ -63,6 +63,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.images import SaveError
 from core.kernels import (
     DEFAULT_PRESET,
     MAX_KERNEL_SIZE,
@@ -835,7 +836,9 @@ class KernelEditor(QWidget):
         try:
             save_kernel(path, self._kernel)
         except (KernelError, OSError, ValueError) as exc:
-            self._report_error("Could not save the kernel", f"{path}: {exc}")
+            # A SaveError already reads "Cannot save PATH: reason"; say the path only once.
+            text = str(exc) if isinstance(exc, SaveError) else f"Cannot save {path}: {exc}"
+            self._report_error("Could not save the kernel", text)
             return False
         self._last_dir = str(Path(path).parent)
         self.message.emit(f"Saved kernel to {path}")

@@ -62,6 +62,13 @@ from ui.worker import LatestWinsWorker
 
 IMAGE_FILTER = f"Images ({' '.join(f'*{suffix}' for suffix in sorted(IMAGE_EXTENSIONS))})"
 MAX_RECENT = 8
+#: Every key the window stores. Others are removed when the settings are read: a corrupt
+#: file's junk must not be written back and grow. A new setting must be added here.
+SETTINGS_KEYS = frozenset(
+    {"geometry", "window_state", "kernel", "options", "recent_files", "last_folder"}
+)
+#: A restored window smaller than this is not plausible (the layout needs more).
+MIN_WINDOW = (640, 400)
 BUSY_DELAY_MS = 100  # quick updates should not flash a progress bar
 
 
@@ -844,9 +851,21 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     # -- settings --------------------------------------------------------------------------
+    def _stored_text(self, key: str, default: str = "") -> str:
+        """The stored string under ``key``; ``default`` for a missing or unreadable value."""
+        try:
+            value = self._qsettings.value(key, default)
+        except Exception:  # a value Qt cannot even convert: treat it as missing
+            return default
+        return value if isinstance(value, str) else default
+
     def last_folder(self) -> str:
-        folder = self._qsettings.value("last_folder", "", type=str)
-        return folder if folder and Path(folder).is_dir() else str(Path.home())
+        folder = self._stored_text("last_folder")
+        try:
+            usable = bool(folder) and Path(folder).is_dir()
+        except (OSError, ValueError):  # a name too long or with a NUL in it
+            usable = False
+        return folder if usable else str(Path.home())
 
     def remember_folder(self, folder: Path) -> None:
         self._qsettings.setValue("last_folder", str(folder))
@@ -859,10 +878,12 @@ class MainWindow(QMainWindow):
 
     def _recent_files(self) -> list[str]:
         try:
-            recent = json.loads(self._qsettings.value("recent_files", "[]", type=str))
-        except (ValueError, TypeError):
+            recent = json.loads(self._stored_text("recent_files", "[]"))
+        except (ValueError, TypeError, RecursionError):
             return []
-        return [p for p in recent if isinstance(p, str)] if isinstance(recent, list) else []
+        if not isinstance(recent, list):
+            return []
+        return [p for p in recent if isinstance(p, str) and len(p) < 4096][:MAX_RECENT]
 
     def _rebuild_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -871,36 +892,110 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(self._recent_files()))
 
     def _restore_settings(self) -> None:
-        """Geometry, kernel and options from last time; anything unreadable is skipped."""
+        """Geometry, kernel and options from last time; a stored value never stops the start.
+
+        Keys this version does not write are removed (a corrupt file must not grow by being
+        written back), and every value that cannot be used is replaced by the default and
+        removed, with a one-line note that names what was reset.
+        """
         s = self._qsettings
-        geometry = s.value("geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        else:
+        reset: list[str] = []
+        try:
+            for key in s.allKeys():
+                if key not in SETTINGS_KEYS:
+                    s.remove(key)
+            for key, restore in (
+                ("geometry", self._restore_geometry),
+                ("window_state", self._restore_window_state),
+                ("kernel", self._restore_kernel),
+                ("options", self._restore_options),
+            ):
+                try:
+                    usable = restore()
+                except Exception:  # whatever a stored value can raise, e.g. overflow
+                    usable = False
+                if not usable:
+                    reset.append(key.replace("_", " "))
+                    s.remove(key)
+            recent = self._recent_files()
+            if recent or s.contains("recent_files"):
+                s.setValue("recent_files", json.dumps(recent))  # drops the junk
+            self._rebuild_recent_menu()
+        except Exception as exc:  # unforeseen: start with defaults rather than not at all
+            s.clear()
             self.resize(1600, 1000)
-        state = s.value("window_state")
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
-        kernel = preset(DEFAULT_PRESET)
+            self.editor.set_kernel(preset(DEFAULT_PRESET), record_undo=False)
+            self.controls.set_settings(PipelineSettings())
+            reset = [f"everything ({type(exc).__name__})"]
+        if reset:
+            self.show_error(
+                f"Saved settings could not be used and were reset to defaults: {', '.join(reset)}.",
+                level="note",
+            )
+
+    def _restore_geometry(self) -> bool:
+        geometry = self._qsettings.value("geometry")
+        if geometry is None:
+            self.resize(1600, 1000)
+            return True
+        if not isinstance(geometry, QByteArray) or not self.restoreGeometry(geometry):
+            self.resize(1600, 1000)
+            return False
+        # A window smaller than its layout needs, or entirely off every screen, is unusable.
+        frame = self.frameGeometry()
+        on_screen = any(
+            screen.availableGeometry().intersects(frame) for screen in QGuiApplication.screens()
+        )
+        if self.width() < MIN_WINDOW[0] or self.height() < MIN_WINDOW[1] or not on_screen:
+            self.setWindowState(Qt.WindowState.WindowNoState)
+            self.resize(1600, 1000)
+            return False
+        return True
+
+    def _restore_window_state(self) -> bool:
+        state = self._qsettings.value("window_state")
+        return state is None or (isinstance(state, QByteArray) and self.restoreState(state))
+
+    def _restore_kernel(self) -> bool:
+        if not self._qsettings.contains("kernel"):
+            self.editor.set_kernel(preset(DEFAULT_PRESET), record_undo=False)
+            return True
         try:
-            kernel = kernel_from_dict(json.loads(s.value("kernel", "", type=str)))
-        except (ValueError, TypeError):
-            pass  # no or corrupt saved kernel: the default preset
-        self.editor.set_kernel(kernel, record_undo=False)
+            kernel = kernel_from_dict(json.loads(self._stored_text("kernel")))
+            with np.errstate(all="ignore"):  # huge weights: the check below says no
+                total = float(kernel.weights.sum()) * kernel.scale
+            if not (
+                np.all(np.isfinite(kernel.weights))
+                and math.isfinite(total)
+                and math.isfinite(kernel.bias)
+            ):
+                raise ValueError("kernel values overflow")
+            self.editor.set_kernel(kernel, record_undo=False)
+        except Exception:
+            self.editor.set_kernel(preset(DEFAULT_PRESET), record_undo=False)
+            return False
+        return True
+
+    def _restore_options(self) -> bool:
+        if not self._qsettings.contains("options"):
+            self.controls.set_settings(PipelineSettings())
+            return True
         try:
-            options = json.loads(s.value("options", "", type=str))
+            options = json.loads(self._stored_text("options"))
             self.controls.set_settings(PipelineSettings(**options["layer"]))
-            if options["colormap"] in [
+            colormaps = [
                 self.controls.colormap.itemData(i) for i in range(self.controls.colormap.count())
-            ]:
+            ]
+            if options["colormap"] in colormaps:
                 self.controls.colormap.setCurrentIndex(
                     self.controls.colormap.findData(options["colormap"])
                 )
             self.controls.set_levels_mode(options.get("levels", "auto"))
-        except (ValueError, TypeError, KeyError, AttributeError):
-            # No or corrupt saved options: defaults, also for any widget set before the error.
+        except Exception:
+            # Defaults, also for any widget set before the error.
             self.controls.set_settings(PipelineSettings())
-        self._rebuild_recent_menu()
+            return False
+        return True
 
     def save_settings(self) -> None:
         s = self._qsettings
