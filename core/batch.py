@@ -173,4 +173,4 @@ def process_file_network(
     try:
         return write_outputs(outputs, out_dir, stem, fmt)
     except SaveError as exc:
-        raise BatchError(f"{path}: {exc}") from None
+        raise _write_failure(path, out_dir, exc) from None

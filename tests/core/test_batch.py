@@ -382,6 +382,19 @@ def test_a_disk_that_fills_mid_run_stops_with_one_line(capsys, tmp_path, monkeyp
     ]  # fmt: skip
 
 
+def test_a_disk_that_fills_mid_run_stops_a_network_run_with_one_line(
+    capsys, tmp_path, monkeypatch
+):
+    disk_full_after(monkeypatch, 1 + 1)  # the probe, then one layer's file fits
+    out = tmp_path / "out"
+    status, err = apply(capsys, BOXES, DIGIT, network="two-layer-field", out=out, format="npy")
+    assert status == 2
+    assert err.splitlines() == [
+        f"convscope: cannot write to output folder {out}: disk full (no space left on device)"
+    ]
+    assert len(list(out.iterdir())) == 1  # the file that fit, whole; no staging file
+
+
 def test_a_read_only_output_folder_exits_2(capsys, tmp_path, monkeypatch):
     real_open = open
 
