@@ -86,8 +86,9 @@ class ImportModelDialog(QDialog):
     core.models.ModelError
         The file cannot be read, or holds no conv layer (from ``list_conv_layers``).
 
-    After ``exec()`` returns ``QDialog.Accepted``, :meth:`chosen_network` is the imported
-    network. The reading threads stop when the dialog is closed (accepted or not).
+    The first layer is read when the dialog is first shown. After ``exec()`` returns
+    ``QDialog.Accepted``, :meth:`chosen_network` is the imported network. The reading
+    threads stop when the dialog is closed (accepted or not) or :meth:`stop` is called.
     """
 
     def __init__(self, path: str | os.PathLike[str], parent: QWidget | None = None) -> None:
@@ -123,8 +124,8 @@ class ImportModelDialog(QDialog):
         self._refit_timer = QTimer(self, singleShot=True, interval=_REFIT_DELAY_MS)
         self._refit_timer.timeout.connect(self._refit)
         self.filter_view.resized.connect(self._refit_timer.start)
-        self.layout().activate()  # lay out now, so the first picture is drawn for its room
-        self.table.selectRow(0)  # reads the first layer
+        self._shown = False
+        self.table.selectRow(0)  # read once the dialog is shown (see showEvent)
 
     # ------------------------------------------------------------------ building
     def _build(self) -> None:
@@ -146,14 +147,19 @@ class ImportModelDialog(QDialog):
         self.format_label.setStyleSheet(self._quiet)
 
         self.table = self._make_table()
+        # Fixed heights: text that changes with the selection must not move the picture
+        # (each move would draw it again for the new room).
+        lines = self.fontMetrics().lineSpacing()
         self.layer_title = QLabel()
-        self.layer_title.setWordWrap(True)
+        self.layer_title.setFixedHeight(lines + 4)
         self.filter_view = FilterBankView()
         self.colour_bar = ColourBar()
         self.caption = QLabel()
         self.caption.setWordWrap(True)
+        self.caption.setFixedHeight(2 * lines + 4)
         self.caption.setStyleSheet(self._quiet)
         self.readout = QLabel(" ")
+        self.readout.setFixedHeight(lines + 4)
         self.readout.setMinimumWidth(200)
         self.filter_view.hovered.connect(lambda text: self.readout.setText(text or " "))
 
@@ -174,6 +180,7 @@ class ImportModelDialog(QDialog):
 
         self.chain_label = QLabel("First layers: reading…")
         self.chain_label.setWordWrap(True)
+        self.chain_label.setFixedHeight(2 * lines + 4)
         self.layer_button = QPushButton("Import this layer")
         self.layer_button.setEnabled(False)
         self.layer_button.setDefault(True)
@@ -263,7 +270,7 @@ class ImportModelDialog(QDialog):
         return (
             layer_pending
             or not self._chain_done
-            or self._refit_timer.isActive()
+            or (self._refit_timer.isActive() and self._needs_refit())
             or self._layer_reader.is_busy()
         )
 
@@ -285,14 +292,27 @@ class ImportModelDialog(QDialog):
             self._show_layer(info)
             return
         self._show_layer(info)  # "reading…" until the weights arrive
-        self._layer_reader.submit((info.name, self.filter_view.room()))
+        if self._shown and not self._stopped:
+            self._layer_reader.submit((info.name, self.filter_view.room()))
+
+    def _needs_refit(self) -> bool:
+        """True when the shown picture was drawn for another room than the view's."""
+        info = self.selected_info()
+        entry = None if info is None else self._layers.get(info.name)
+        return entry is not None and entry[2] != self.filter_view.room()
 
     def _refit(self) -> None:
         """Draw the shown layer again for the view's new room (from the weights read)."""
-        info = self.selected_info()
-        entry = None if info is None else self._layers.get(info.name)
-        if entry is not None and entry[2] != self.filter_view.room():
-            self._layer_reader.submit((info.name, self.filter_view.room()))
+        if self._needs_refit():
+            self._layer_reader.submit((self.selected_info().name, self.filter_view.room()))
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._shown:
+            # Read the first layer once the layout has settled, so its picture is drawn
+            # once, for the room it really has.
+            self._shown = True
+            QTimer.singleShot(0, self, self._on_selection_changed)
 
     def _on_layer_read(self, job: Job, result) -> None:
         name, layer, thumbnails, room = result

@@ -20,6 +20,7 @@ _MAX_SCALE = 6
 _MARGIN = 6
 _HEADING = 18  # room above the cells for "RGB R G B" / channel numbers
 _CHANNEL_NAMES = ("R", "G", "B")
+_SWATCH = ("#d62718", "#1f9a2e", "#1f5fd6")  # red, green, blue readable on light and dark
 
 
 def to_qimage(pixels: np.ndarray) -> QImage:
@@ -82,6 +83,7 @@ class _Canvas(QWidget):
                 rect = QRect(origin.x() + x * self.scale, _MARGIN, cell_width, _HEADING - 4)
                 if layout.colour and cell == 0:
                     self._draw_swatch(painter, rect)
+                    painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
                     continue
                 name = names[cell - int(layout.colour)]
                 if metrics.horizontalAdvance(name) <= cell_width + 2:
@@ -89,12 +91,25 @@ class _Canvas(QWidget):
 
     @staticmethod
     def _draw_swatch(painter: QPainter, rect: QRect) -> None:
-        width = min(rect.width(), 24)
-        band = max(1, width // 3)
+        """ "RGB" in red, green and blue where it fits, else three small coloured squares."""
+        metrics = painter.fontMetrics()
+        advances = [metrics.horizontalAdvance(letter) for letter in "RGB"]
+        if sum(advances) <= rect.width():
+            x = rect.center().x() - sum(advances) // 2
+            for letter, advance, colour in zip("RGB", advances, _SWATCH, strict=True):
+                painter.setPen(QColor(colour))
+                painter.drawText(
+                    QRect(x, rect.top(), advance, rect.height()),
+                    Qt.AlignmentFlag.AlignCenter,
+                    letter,
+                )
+                x += advance
+            return
+        band = max(3, min(rect.width(), 24) // 3)
         left = rect.center().x() - (3 * band) // 2
         top = rect.center().y() - band // 2
-        for i, colour in enumerate(("#e0301e", "#2ca02c", "#1f5fd6")):
-            painter.fillRect(QRect(left + i * band, top, band, max(band, 4)), QColor(colour))
+        for i, colour in enumerate(_SWATCH):
+            painter.fillRect(QRect(left + i * band, top, band, band), QColor(colour))
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         self.hovered.emit(self.readout(event.position().x(), event.position().y()))
