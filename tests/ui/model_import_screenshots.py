@@ -1,8 +1,8 @@
 """Render the Import model dialog offscreen and save PNGs to look at, or open it for real.
 
     python -m tests.ui.model_import_screenshots [OUT_DIR]   (default: /tmp/import-shots)
-    python -m tests.ui.model_import_screenshots --demo [MODEL]   (a real window; no MODEL:
-                                                                  the file dialog asks)
+    python -m tests.ui.model_import_screenshots --demo [MODEL | --big]   (a real window;
+        without MODEL the file dialog asks; --big opens the 64-filter model below)
 
 Besides the small fixtures of tests/core/models/fixtures, it writes a larger model to look at:
 an ONNX graph whose first layer is 64 colour 7x7 filters (Gabor-like stripes and colour
@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if "--demo" not in sys.argv:  # the demo is a real window (e.g. on Xvfb)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 
@@ -163,7 +164,6 @@ def demo(model: str | None) -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--demo":
-        os.environ.pop("QT_QPA_PLATFORM", None) if "DISPLAY" in os.environ else None
         sys.exit(demo(sys.argv[2] if len(sys.argv) > 2 else None))
     for shot in screenshots(Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/import-shots")):
         print(shot)

@@ -165,6 +165,18 @@ def test_rgb_first_layer_shows_colour_cells_and_per_channel_cells(qtbot, open_di
     assert f"{weights[2, 1, 1, 0]:.4g}" in dialog.readout.text()
 
 
+def test_arrow_keys_walk_the_layers_and_enter_imports_the_selected_one(qtbot, open_dialog):
+    path = FIXTURES / "keras_model.keras"
+    dialog = open_dialog(path)
+    assert dialog.chain_button.isEnabled()  # Enter must still not take the chain
+    qtbot.keyClick(dialog.table, Qt.Key.Key_Down)
+    qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=WAIT_MS)
+    assert dialog.selected_info().name == "conv2"
+    qtbot.keyClick(dialog.table, Qt.Key.Key_Return)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert_same_conv(dialog.chosen_network().layers[0], read_conv_layer(path, "conv2"))
+
+
 def test_cancel_returns_nothing(qtbot, open_dialog):
     dialog = open_dialog(FIXTURES / "model.onnx")
     qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)

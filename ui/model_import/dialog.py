@@ -40,6 +40,7 @@ from ui.worker import Job, LatestWinsWorker
 _TIMES = " \N{MULTIPLICATION SIGN} "
 _COLUMNS = ("Layer", f"Shape (out{_TIMES}in{_TIMES}kh{_TIMES}kw)", "Stride", "Padding")
 _ERROR_STYLE = "color: #b3261e;"
+_READOUT_HINT = "Point at a weight to read its value."
 
 
 # After the view was resized, wait this long for the next resize before drawing again.
@@ -141,7 +142,7 @@ class ImportModelDialog(QDialog):
         count = len(self.infos)
         self.format_label = QLabel(
             f"{format_label(self.path)}  ·  {count} conv layer{'s' * (count != 1)}  ·  "
-            f"{self.path.parent}"
+            f"{self.path.absolute().parent}"
         )
         self.format_label.setToolTip(str(self.path))
         self.format_label.setStyleSheet(self._quiet)
@@ -158,10 +159,11 @@ class ImportModelDialog(QDialog):
         self.caption.setWordWrap(True)
         self.caption.setFixedHeight(2 * lines + 4)
         self.caption.setStyleSheet(self._quiet)
-        self.readout = QLabel(" ")
+        self.readout = QLabel(_READOUT_HINT)
         self.readout.setFixedHeight(lines + 4)
         self.readout.setMinimumWidth(200)
-        self.filter_view.hovered.connect(lambda text: self.readout.setText(text or " "))
+        self.readout.setStyleSheet(self._quiet)
+        self.filter_view.hovered.connect(self._on_hovered)
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -183,7 +185,6 @@ class ImportModelDialog(QDialog):
         self.chain_label.setFixedHeight(2 * lines + 4)
         self.layer_button = QPushButton("Import this layer")
         self.layer_button.setEnabled(False)
-        self.layer_button.setDefault(True)
         self.layer_button.clicked.connect(self._on_import_layer)
         self.chain_button = QPushButton("Import the chain of first layers")
         self.chain_button.setEnabled(False)
@@ -201,9 +202,18 @@ class ImportModelDialog(QDialog):
         layout.addWidget(splitter, 1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.chain_label, 1)
+        bottom.addSpacing(12)
+        bottom.addWidget(buttons)
         layout.addLayout(bottom)
-        layout.addWidget(buttons)
         self.resize(1000, 640)
+        # Focus in the list (arrow keys walk the layers); Enter then presses the default
+        # button, Import this layer, not whichever button happened to have focus.
+        self.table.setFocus()
+        # Only once the button is in the dialog does setDefault reach the dialog (before,
+        # the button box would make its first button the default on show).
+        self.layer_button.setDefault(True)
+        self.chain_button.setAutoDefault(False)
+        self.cancel_button.setAutoDefault(False)
 
     def _make_table(self) -> QTableWidget:
         table = QTableWidget(len(self.infos), len(_COLUMNS))
@@ -314,6 +324,10 @@ class ImportModelDialog(QDialog):
             self._shown = True
             QTimer.singleShot(0, self, self._on_selection_changed)
 
+    def _on_hovered(self, text: str) -> None:
+        self.readout.setText(text or _READOUT_HINT)
+        self.readout.setStyleSheet("" if text else self._quiet)
+
     def _on_layer_read(self, job: Job, result) -> None:
         name, layer, thumbnails, room = result
         self._read[name] = layer
@@ -331,7 +345,7 @@ class ImportModelDialog(QDialog):
     def _show_layer(self, info: ModelLayerInfo | None) -> None:
         """Show the selected layer's filters, its reading state, or why it cannot be read."""
         self.caption.setStyleSheet(self._quiet)
-        self.readout.setText(" ")
+        self._on_hovered("")
         if info is None:
             self.layer_title.setText("Select a conv layer on the left.")
             self._clear_view("")
@@ -384,15 +398,13 @@ class ImportModelDialog(QDialog):
             )
         elif in_c > 1:
             parts.append("Each row of cells is one filter, one cell per input channel.")
-        if thumbnails.cut:
-            parts.append(
-                f"Showing the first {layout.filters} of {out_c} filters"
-                + (
-                    f" and {layout.channels} of {in_c} input channels."
-                    if layout.channels < in_c
-                    else "."
-                )
-            )
+        cut = []
+        if layout.filters < out_c:
+            cut.append(f"the first {layout.filters} of {out_c} filters")
+        if layout.channels < in_c:
+            cut.append(f"input channels 0 to {layout.channels - 1} of {in_c}")
+        if cut:
+            parts.append("Showing " + " and ".join(cut) + ".")
         return " ".join(parts)
 
     def _on_chain_read(self, job: Job, network: Network | None) -> None:

@@ -7,6 +7,8 @@ the column headings over it and turn the mouse position into a readout.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPalette, QResizeEvent
@@ -76,18 +78,24 @@ class _Canvas(QWidget):
         names = [_CHANNEL_NAMES[i] if layout.colour else str(i) for i in range(layout.channels)]
         cell_width = layout.cell_size[1] * self.scale
         metrics = painter.fontMetrics()
-        painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        # Name every step-th channel, so that numbers never run into each other (0 4 8 12).
+        widest = max(metrics.horizontalAdvance(name) for name in names) + 4
+        step = max(1, math.ceil(widest / (cell_width + 1)))
+        text = self.palette().color(QPalette.ColorRole.WindowText)
+        painter.setPen(text)
         for column in range(min(layout.block_columns, layout.filters)):
             for cell in range(layout.cells_per_block):
                 x, _, _, _ = layout.cell_rect(column, cell)
                 rect = QRect(origin.x() + x * self.scale, _MARGIN, cell_width, _HEADING - 4)
                 if layout.colour and cell == 0:
                     self._draw_swatch(painter, rect)
-                    painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+                    painter.setPen(text)
                     continue
-                name = names[cell - int(layout.colour)]
-                if metrics.horizontalAdvance(name) <= cell_width + 2:
-                    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, name)
+                channel = cell - int(layout.colour)
+                if channel % step == 0:
+                    # Centred on the cell, spilling over the unnamed neighbours if need be.
+                    wide = rect.adjusted(-widest, 0, widest, 0)
+                    painter.drawText(wide, Qt.AlignmentFlag.AlignCenter, names[channel])
 
     @staticmethod
     def _draw_swatch(painter: QPainter, rect: QRect) -> None:
