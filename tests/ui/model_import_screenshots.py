@@ -125,12 +125,17 @@ def screenshots(out: Path) -> list[Path]:
     with tempfile.TemporaryDirectory() as scratch:
         onnx_path = write_demo_onnx(Path(scratch) / "gabor_first_layers.onnx")
         safetensors_path = write_demo_safetensors(Path(scratch) / "digits.safetensors")
+        nan_path = Path(scratch) / "with_nan.npz"
+        broken = gabor_bank(8, 3, 5)
+        broken[2, 1, 2, 2] = np.nan
+        np.savez(nan_path, **{"stem.weight": gabor_bank(8, 3, 5), "broken.weight": broken})
         cases = [
             ("torch_rgb_conv1", FIXTURES / "torch_state_dict.pt", 0),
             ("keras_chain_conv2", FIXTURES / "keras_model.keras", 1),
             ("onnx_64_rgb_filters", onnx_path, 0),
             ("onnx_conv2_cut", onnx_path, 1),
             ("safetensors_32_grey", safetensors_path, 0),
+            ("npz_layer_with_nan", nan_path, 1),
         ]
         for name, path, row in cases:
             dialog = ImportModelDialog(path)

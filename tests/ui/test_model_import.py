@@ -208,12 +208,14 @@ def test_a_layer_that_cannot_be_read_is_explained_and_not_importable(qtbot, open
     dialog = open_dialog(path)
     names = [info.name for info in dialog.infos]
     click_row(qtbot, dialog, names.index("bad"))
-    assert "Cannot read this layer" in dialog.caption.text()
-    assert "NaN" in dialog.caption.text()
+    assert "Cannot read this layer" in dialog.filter_view.message
+    assert "NaN" in dialog.filter_view.message
     assert not dialog.layer_button.isEnabled()
     assert dialog.filter_view.thumbnails is None
     click_row(qtbot, dialog, names.index("good"))  # the dialog still works
     assert dialog.layer_button.isEnabled()
+    assert dialog.filter_view.message == ""
+    assert dialog.filter_view.thumbnails.shape == (2, 1, 3, 3)
 
 
 # ---------------------------------------------------------------- ask_import_model

@@ -39,7 +39,6 @@ from ui.worker import Job, LatestWinsWorker
 # Shapes read "4 (times) 3 (times) 3": the multiplication sign, escaped for ruff's RUF001.
 _TIMES = " \N{MULTIPLICATION SIGN} "
 _COLUMNS = ("Layer", f"Shape (out{_TIMES}in{_TIMES}kh{_TIMES}kw)", "Stride", "Padding")
-_ERROR_STYLE = "color: #b3261e;"
 _READOUT_HINT = "Point at a weight to read its value."
 
 
@@ -344,7 +343,6 @@ class ImportModelDialog(QDialog):
 
     def _show_layer(self, info: ModelLayerInfo | None) -> None:
         """Show the selected layer's filters, its reading state, or why it cannot be read."""
-        self.caption.setStyleSheet(self._quiet)
         self._on_hovered("")
         if info is None:
             self.layer_title.setText("Select a conv layer on the left.")
@@ -362,8 +360,7 @@ class ImportModelDialog(QDialog):
         )
         self.layer_button.setText(f"Import layer {info.name}")
         if info.name in self._errors:
-            self._clear_view(f"Cannot read this layer: {self._errors[info.name]}")
-            self.caption.setStyleSheet(_ERROR_STYLE)
+            self._clear_view(f"Cannot read this layer.\n\n{self._errors[info.name]}", error=True)
             self.layer_button.setEnabled(False)
             self.layer_button.setToolTip(self._errors[info.name])
             return
@@ -382,10 +379,12 @@ class ImportModelDialog(QDialog):
             f"Import {info.name} alone: a network of one conv layer with these weights."
         )
 
-    def _clear_view(self, message: str) -> None:
-        self.filter_view.show_thumbnails(None)
+    def _clear_view(self, message: str, error: bool = False) -> None:
+        """No picture: ``message`` in the middle of the view instead."""
+        self.filter_view.show_thumbnails(None, message=message, error=error)
         self.colour_bar.set_scale(None, "RdBu_r")
-        self.caption.setText(message)
+        self.caption.setText("")
+        self.readout.setText(" ")
 
     @staticmethod
     def _caption(thumbnails: FilterThumbnails) -> str:

@@ -21,6 +21,7 @@ from core.network.filter_thumbnails import FilterThumbnails
 _MAX_SCALE = 6
 _MARGIN = 6
 _HEADING = 18  # room above the cells for "RGB R G B" / channel numbers
+ERROR_COLOUR = "#b3261e"
 _CHANNEL_NAMES = ("R", "G", "B")
 _SWATCH = ("#d62718", "#1f9a2e", "#1f5fd6")  # red, green, blue readable on light and dark
 
@@ -42,6 +43,8 @@ class _Canvas(QWidget):
         self.thumbnails: FilterThumbnails | None = None
         self.image: QImage | None = None
         self.weights = None  # the layer's (out, in, kh, kw) weights, for the readout
+        self.message = ""  # shown instead of a picture ("Reading…", or why there is none)
+        self.message_is_error = False
         self.scale = 1
 
     def _headings(self) -> bool:
@@ -61,6 +64,8 @@ class _Canvas(QWidget):
 
     def paintEvent(self, event) -> None:
         if self.image is None or self.thumbnails is None:
+            if self.message:
+                self._draw_message()
             return
         painter = QPainter(self)
         origin = self.origin()
@@ -69,6 +74,19 @@ class _Canvas(QWidget):
         painter.drawImage(target, self.image)  # no smoothing: each weight a sharp square
         if self._headings():
             self._draw_headings(painter, origin)
+        painter.end()
+
+    def _draw_message(self) -> None:
+        painter = QPainter(self)
+        colour = (
+            QColor(ERROR_COLOUR)
+            if self.message_is_error
+            else self.palette().color(QPalette.ColorRole.WindowText)
+        )
+        painter.setPen(colour)
+        box = self.rect().adjusted(24, 24, -24, -24)
+        flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+        painter.drawText(box, flags, self.message)
         painter.end()
 
     def _draw_headings(self, painter: QPainter, origin: QPoint) -> None:
@@ -178,11 +196,20 @@ class FilterBankView(QScrollArea):
         return self.canvas.thumbnails
 
     @property
+    def message(self) -> str:
+        """What the view says instead of a picture ("" when it shows one)."""
+        return "" if self.canvas.image is not None else self.canvas.message
+
+    @property
     def scale(self) -> int:
         return self.canvas.scale
 
-    def show_thumbnails(self, thumbnails: FilterThumbnails | None, weights=None) -> None:
-        """Show ``thumbnails`` (of ``weights``, for the readout), or nothing."""
+    def show_thumbnails(
+        self, thumbnails: FilterThumbnails | None, weights=None, message: str = "", error=False
+    ) -> None:
+        """Show ``thumbnails`` (of ``weights``, for the readout), or else ``message`` (in
+        red if ``error``)."""
+        self.canvas.message, self.canvas.message_is_error = message, error
         self.canvas.thumbnails = thumbnails
         self.canvas.weights = weights
         self.canvas.image = None if thumbnails is None else to_qimage(thumbnails.rgba)
@@ -195,11 +222,11 @@ class FilterBankView(QScrollArea):
 
     def _fit(self) -> None:
         canvas = self.canvas
+        room = self.viewport().size()
         if canvas.image is None:
-            canvas.resize(0, 0)
+            canvas.resize(room)  # the message is centred in the view
             canvas.update()
             return
-        room = self.viewport().size()
         scale = _MAX_SCALE
         while scale > 1:
             size = canvas.natural_size(scale)
