@@ -156,9 +156,10 @@ def demo(model: str | None) -> int:
     from ui.model_import import ask_import_model
 
     app = QApplication.instance() or QApplication([])
-    if model == "--big":
-        model = str(write_demo_onnx(Path(tempfile.mkdtemp()) / "gabor_first_layers.onnx"))
-    network = ask_import_model(None, model, folder=FIXTURES)
+    with tempfile.TemporaryDirectory() as scratch:
+        if model == "--big":
+            model = str(write_demo_onnx(Path(scratch) / "gabor_first_layers.onnx"))
+        network = ask_import_model(None, model, folder=FIXTURES)
     if network is None:
         print("imported: nothing")
     else:
