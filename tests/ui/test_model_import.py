@@ -177,6 +177,20 @@ def test_arrow_keys_walk_the_layers_and_enter_imports_the_selected_one(qtbot, op
     assert_same_conv(dialog.chosen_network().layers[0], read_conv_layer(path, "conv2"))
 
 
+def test_only_recent_layers_are_kept_and_a_dropped_one_is_read_again(
+    qtbot, open_dialog, monkeypatch
+):
+    monkeypatch.setattr("ui.model_import.dialog._KEEP_BYTES", 1)  # keep only the newest
+    path = FIXTURES / "torch.safetensors"
+    dialog = open_dialog(path)
+    click_row(qtbot, dialog, 1)
+    assert dialog.selected_layer().name == "conv2"
+    click_row(qtbot, dialog, 0)  # conv1 was dropped: read again, shown again
+    assert_grid_fits_the_bank(dialog, (4, 3, 3, 3))
+    qtbot.mouseClick(dialog.layer_button, Qt.MouseButton.LeftButton)
+    assert_same_conv(dialog.chosen_network().layers[0], read_conv_layer(path, "conv1"))
+
+
 def test_cancel_returns_nothing(qtbot, open_dialog):
     dialog = open_dialog(FIXTURES / "model.onnx")
     qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)

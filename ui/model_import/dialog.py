@@ -9,7 +9,9 @@ thread, so the layer thumbnails never wait behind it.
 
 from __future__ import annotations
 
+import html
 import os
+import weakref
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -44,6 +46,11 @@ _READOUT_HINT = "Point at a weight to read its value."
 
 # After the view was resized, wait this long for the next resize before drawing again.
 _REFIT_DELAY_MS = 120
+# Layers read are kept (importing one reads nothing again) up to this many bytes of weights;
+# the least recently shown go first. A big model's layers can be hundreds of MB each.
+_KEEP_BYTES = 512 * 2**20
+# Closing waits this long for a read in progress; a longer one ends on its own, unheard.
+_STOP_WAIT_S = 0.5
 
 
 def _read_layer(
@@ -55,6 +62,11 @@ def _read_layer(
     if layer is None:
         layer = read_conv_layer(path, name)
     return name, layer, filter_thumbnails(layer, room), room
+
+
+def _stop_readers(*readers: LatestWinsWorker) -> None:
+    for reader in readers:
+        reader.stop(_STOP_WAIT_S)
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
@@ -108,16 +120,20 @@ class ImportModelDialog(QDialog):
         self._stopped = False
 
         self._build()
+        # The threads' functions hold the path and the dict, not the dialog (which may be
+        # deleted while a long read ends).
+        path, read = self.path, self._read
         self._layer_reader = LatestWinsWorker(
-            lambda request: _read_layer(self.path, self._read, *request),
-            name="model-layer",
-            parent=self,
+            lambda request: _read_layer(path, read, *request), name="model-layer", parent=self
         )
         self._layer_reader.finished.connect(self._on_layer_read)
         self._layer_reader.failed.connect(self._on_layer_failed)
         self._chain_reader = LatestWinsWorker(
-            lambda _: read_network(self.path), name="model-chain", parent=self
+            lambda _: read_network(path), name="model-chain", parent=self
         )
+        # Stop the threads even if the dialog is dropped without being closed (a parentless
+        # dialog's wrapper going away deletes it, and nothing else would stop them).
+        weakref.finalize(self, _stop_readers, self._layer_reader, self._chain_reader)
         self._chain_reader.finished.connect(self._on_chain_read)
         self._chain_reader.failed.connect(self._on_chain_failed)
         self._chain_reader.submit(None)
@@ -133,6 +149,7 @@ class ImportModelDialog(QDialog):
         text = self.palette().color(QPalette.ColorRole.WindowText)
         self._quiet = f"color: rgba({text.red()}, {text.green()}, {text.blue()}, 170);"
         title = QLabel(self.path.name)
+        title.setTextFormat(Qt.TextFormat.PlainText)
         font = QFont(title.font())
         font.setPointSizeF(font.pointSizeF() * 1.3)
         font.setBold(True)
@@ -143,6 +160,7 @@ class ImportModelDialog(QDialog):
             f"{format_label(self.path)}  ·  {count} conv layer{'s' * (count != 1)}  ·  "
             f"{self.path.absolute().parent}"
         )
+        self.format_label.setTextFormat(Qt.TextFormat.PlainText)
         self.format_label.setToolTip(str(self.path))
         self.format_label.setStyleSheet(self._quiet)
 
@@ -151,14 +169,17 @@ class ImportModelDialog(QDialog):
         # (each move would draw it again for the new room).
         lines = self.fontMetrics().lineSpacing()
         self.layer_title = QLabel()
+        self.layer_title.setTextFormat(Qt.TextFormat.RichText)  # the name in bold, escaped
         self.layer_title.setFixedHeight(lines + 4)
         self.filter_view = FilterBankView()
         self.colour_bar = ColourBar()
         self.caption = QLabel()
+        self.caption.setTextFormat(Qt.TextFormat.PlainText)
         self.caption.setWordWrap(True)
         self.caption.setFixedHeight(2 * lines + 4)
         self.caption.setStyleSheet(self._quiet)
         self.readout = QLabel(_READOUT_HINT)
+        self.readout.setTextFormat(Qt.TextFormat.PlainText)
         self.readout.setFixedHeight(lines + 4)
         self.readout.setMinimumWidth(200)
         self.readout.setStyleSheet(self._quiet)
@@ -180,6 +201,7 @@ class ImportModelDialog(QDialog):
         splitter.setChildrenCollapsible(False)
 
         self.chain_label = QLabel("First layers: reading…")
+        self.chain_label.setTextFormat(Qt.TextFormat.PlainText)  # names come from the file
         self.chain_label.setWordWrap(True)
         self.chain_label.setFixedHeight(2 * lines + 4)
         self.layer_button = QPushButton("Import this layer")
@@ -298,6 +320,8 @@ class ImportModelDialog(QDialog):
             self._show_layer(None)
             return
         if info.name in self._layers or info.name in self._errors:
+            if info.name in self._read:  # most recently shown: kept longest
+                self._read[info.name] = self._read.pop(info.name)
             self._show_layer(info)
             return
         self._show_layer(info)  # "reading…" until the weights arrive
@@ -331,9 +355,19 @@ class ImportModelDialog(QDialog):
         name, layer, thumbnails, room = result
         self._read[name] = layer
         self._layers[name] = (layer, thumbnails, room)
+        self._forget_old_layers()
         info = self.selected_info()
         if info is not None and info.name == name:
             self._show_layer(info)
+
+    def _forget_old_layers(self) -> None:
+        """Drop the least recently read layers beyond ``_KEEP_BYTES`` (never the newest)."""
+        while len(self._read) > 1 and (
+            sum(layer.weights.nbytes for layer in self._read.values()) > _KEEP_BYTES
+        ):
+            oldest = next(iter(self._read))
+            del self._read[oldest]
+            self._layers.pop(oldest, None)
 
     def _on_layer_failed(self, job: Job, message: str) -> None:
         self._errors[job.payload[0]] = message
@@ -352,7 +386,8 @@ class ImportModelDialog(QDialog):
             return
         out_c, in_c, kh, kw = info.shape
         self.layer_title.setText(
-            f"<b>{info.name}</b> — {out_c} filter{'s' * (out_c != 1)} of {kh}{_TIMES}{kw}, "
+            f"<b>{html.escape(info.name)}</b> — {out_c} filter{'s' * (out_c != 1)} "
+            f"of {kh}{_TIMES}{kw}, "
             f"{in_c} input channel{'s' * (in_c != 1)}, stride {info.stride}, "
             f"padding {info.padding}"
             + (f", dilation {info.dilation}" if info.dilation != 1 else "")
@@ -459,10 +494,10 @@ class ImportModelDialog(QDialog):
         super().done(result)
 
     def stop(self) -> None:
-        """Stop the reading threads (idempotent; waits for a read in progress to end)."""
+        """Stop the reading threads (idempotent). A read in progress is waited for half a
+        second at most; a longer one finishes in its thread and its result is dropped."""
         if self._stopped:
             return
         self._stopped = True
         self._refit_timer.stop()
-        self._layer_reader.stop()
-        self._chain_reader.stop()
+        _stop_readers(self._layer_reader, self._chain_reader)
