@@ -17,30 +17,29 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from core.models import ModelLayerInfo, list_conv_layers, read_conv_layer, read_network
-from core.network import ActivationLayer, ConvLayer, Layer, Network, PoolLayer
+from core.network import ConvLayer, Network
 from core.network.filter_thumbnails import FilterThumbnails, filter_thumbnails
 from ui.model_import.filter_view import ColourBar, FilterBankView
 from ui.model_import.formats import format_label, holds_weights_only
+from ui.model_import.layer_list import (
+    TIMES,
+    describe_layer,
+    make_layer_table,
+    thumbnail_caption,
+)
 from ui.worker import Job, LatestWinsWorker
 
-# Shapes read "4 (times) 3 (times) 3": the multiplication sign, escaped for ruff's RUF001.
-_TIMES = " \N{MULTIPLICATION SIGN} "
-_COLUMNS = ("Layer", f"Shape (out{_TIMES}in{_TIMES}kh{_TIMES}kw)", "Stride", "Padding")
 _READOUT_HINT = "Point at a weight to read its value."
 
 
@@ -67,21 +66,6 @@ def _read_layer(
 def _stop_readers(*readers: LatestWinsWorker) -> None:
     for reader in readers:
         reader.stop(_STOP_WAIT_S)
-
-
-def _shape_text(shape: tuple[int, ...]) -> str:
-    return _TIMES.join(str(n) for n in shape)
-
-
-def describe_layer(layer: Layer) -> str:
-    """A few words for one layer of the chain, e.g. ``conv1 (4 filters)``, ``max pool 2``."""
-    if isinstance(layer, ConvLayer):
-        return f"{layer.name} ({layer.weights.shape[0]} filters)"
-    if isinstance(layer, ActivationLayer):
-        return layer.function
-    if isinstance(layer, PoolLayer):
-        return f"{layer.mode} pool {layer.size}"
-    return layer.name
 
 
 class ImportModelDialog(QDialog):
@@ -164,7 +148,8 @@ class ImportModelDialog(QDialog):
         self.format_label.setToolTip(str(self.path))
         self.format_label.setStyleSheet(self._quiet)
 
-        self.table = self._make_table()
+        self.table = make_layer_table(self.infos, holds_weights_only(self.path))
+        self.table.itemSelectionChanged.connect(self._on_selection_changed)
         # Fixed heights: text that changes with the selection must not move the picture
         # (each move would draw it again for the new room).
         lines = self.fontMetrics().lineSpacing()
@@ -235,50 +220,6 @@ class ImportModelDialog(QDialog):
         self.layer_button.setDefault(True)
         self.chain_button.setAutoDefault(False)
         self.cancel_button.setAutoDefault(False)
-
-    def _make_table(self) -> QTableWidget:
-        table = QTableWidget(len(self.infos), len(_COLUMNS))
-        table.setHorizontalHeaderLabels(_COLUMNS)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.verticalHeader().setVisible(False)
-        table.setAlternatingRowColors(True)
-        guessed = holds_weights_only(self.path)
-        guess_tip = (
-            "The file holds weights only: stride and padding are ConvScope's defaults, "
-            "not the model's. Change them in the network view if the model used others."
-        )
-        for row, info in enumerate(self.infos):
-            cells = (
-                info.name,
-                _shape_text(info.shape),
-                str(info.stride),
-                str(info.padding),
-            )
-            for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if column > 0:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                if guessed and column >= 2:
-                    font = item.font()
-                    font.setItalic(True)
-                    item.setFont(font)
-                    item.setToolTip(guess_tip)
-                table.setItem(row, column, item)
-        header = table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setToolTip(
-            f"Shape in ConvScope's layout: filters (out){_TIMES}input channels (in){_TIMES}"
-            f"kernel height{_TIMES}kernel width"
-        )
-        # Wide enough to show every column without scrolling, unless names are very long.
-        table.resizeColumnsToContents()
-        scroll_bar = table.verticalScrollBar().sizeHint().width()
-        width = header.length() + 2 * table.frameWidth() + scroll_bar + 4
-        table.setMinimumWidth(min(max(width, 300), 480))
-        table.itemSelectionChanged.connect(self._on_selection_changed)
-        return table
 
     # ------------------------------------------------------------------ state
     def selected_info(self) -> ModelLayerInfo | None:
@@ -387,7 +328,7 @@ class ImportModelDialog(QDialog):
         out_c, in_c, kh, kw = info.shape
         self.layer_title.setText(
             f"<b>{html.escape(info.name)}</b> — {out_c} filter{'s' * (out_c != 1)} "
-            f"of {kh}{_TIMES}{kw}, "
+            f"of {kh}{TIMES}{kw}, "
             f"{in_c} input channel{'s' * (in_c != 1)}, stride {info.stride}, "
             f"padding {info.padding}"
             + (f", dilation {info.dilation}" if info.dilation != 1 else "")
@@ -408,7 +349,7 @@ class ImportModelDialog(QDialog):
         layer, thumbnails, _ = entry
         self.filter_view.show_thumbnails(thumbnails, layer.weights)
         self.colour_bar.set_scale(thumbnails.levels, thumbnails.colormap)
-        self.caption.setText(self._caption(thumbnails))
+        self.caption.setText(thumbnail_caption(thumbnails))
         self.layer_button.setEnabled(True)
         self.layer_button.setToolTip(
             f"Import {info.name} alone: a network of one conv layer with these weights."
@@ -420,26 +361,6 @@ class ImportModelDialog(QDialog):
         self.colour_bar.set_scale(None, "RdBu_r")
         self.caption.setText("")
         self.readout.setText(" ")
-
-    @staticmethod
-    def _caption(thumbnails: FilterThumbnails) -> str:
-        layout = thumbnails.layout
-        out_c, in_c, _, _ = thumbnails.shape
-        parts = ["Blue negative, white 0, red positive; one scale for the whole layer."]
-        if layout.colour:
-            parts.append(
-                "RGB: the filter's three input channels as red, green and blue (grey = 0)."
-            )
-        elif in_c > 1:
-            parts.append("Each row of cells is one filter, one cell per input channel.")
-        cut = []
-        if layout.filters < out_c:
-            cut.append(f"the first {layout.filters} of {out_c} filters")
-        if layout.channels < in_c:
-            cut.append(f"input channels 0 to {layout.channels - 1} of {in_c}")
-        if cut:
-            parts.append("Showing " + " and ".join(cut) + ".")
-        return " ".join(parts)
 
     def _on_chain_read(self, job: Job, network: Network | None) -> None:
         self._chain_done = True
