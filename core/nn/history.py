@@ -13,6 +13,8 @@ import numpy as np
 
 #: Batches averaged for the smoothed curves (a 64-image batch's loss is noisy).
 SMOOTHING = 25
+#: Most points a curve is drawn with (pyqtgraph's cost grows with them; a plot is ~600 px).
+PLOT_POINTS = 400
 
 
 class TrainingHistory:
@@ -64,6 +66,20 @@ class TrainingHistory:
         start = np.maximum(idx - window, 0)
         return (sums[idx] - sums[start]) / (idx - start)
 
+    def for_plot(self, values: np.ndarray, max_points: int = PLOT_POINTS):
+        """(examples, values) with at most ``max_points`` points: means of equal runs of
+        batches, so a long run costs the plot no more to draw than a short one."""
+        x = self.examples
+        n = len(values)
+        if n <= max_points:
+            return x, values
+        bins = np.linspace(0, n, max_points + 1).astype(np.intp)
+        counts = np.diff(bins)
+        return (
+            np.add.reduceat(x, bins[:-1]) / counts,
+            np.add.reduceat(values, bins[:-1]) / counts,
+        )
+
     def to_csv(self) -> str:
         """One row per batch: ``examples,loss,accuracy,loss_smoothed,accuracy_smoothed,
         test_accuracy`` (the last filled on the batch where an epoch's test was measured)."""
@@ -81,4 +97,4 @@ class TrainingHistory:
         return out.getvalue()
 
 
-__all__ = ["SMOOTHING", "TrainingHistory"]
+__all__ = ["PLOT_POINTS", "SMOOTHING", "TrainingHistory"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 
 from core.display import apply_colormap, colormap_lut
@@ -23,6 +24,9 @@ from core.network.views import FILTER_COLORMAP, GridImage, default_columns, laye
 #: (measured: the default network's grow from 0.11 to 0.26 in two epochs) fill the scale
 #: without saturating.
 SCALE_HEADROOM = 2.0
+#: Pixels a side of one confusion-matrix cell (room for a 3-digit count).
+CONFUSION_CELL = 36
+CONFUSION_GRID = (40, 42, 50)
 _FILTER_ZOOM = 10  # a 3x3 filter drawn 30x30 pixels
 
 
@@ -88,18 +92,38 @@ def first_layer_maps(network: Network, digit: np.ndarray) -> tuple[LayerOutput, 
     return output, layer_grid(output.map, columns=columns, zoom=2)
 
 
-def confusion_picture(confusion: np.ndarray) -> np.ndarray:
-    """A (10, 10) confusion matrix (rows: true, columns: predicted) as (10, 10, 3) uint8.
+def confusion_picture(confusion: np.ndarray, cell: int = CONFUSION_CELL) -> np.ndarray:
+    """A (10, 10) confusion matrix (rows: true, columns: predicted) as one RGB picture with
+    the count written in each cell: (10 * cell, 10 * cell, 3) uint8.
 
     Each cell is coloured by its share of its row (the fraction of that digit predicted as
-    the column's), so the diagonal is dark when the network is right and a common mistake
-    stands out whatever the class sizes; the view writes the counts on top.
+    the column's), so the diagonal is bright when the network is right and a common mistake
+    stands out whatever the class sizes. The numbers are drawn here, in the worker: one
+    image costs the GUI one ``setImage``, where 100 text items cost it a long repaint.
     """
     counts = np.asarray(confusion, np.float64)
+    classes = counts.shape[0]
     rows = counts.sum(axis=1, keepdims=True)
     share = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
     # sqrt: a 2% mistake is still visibly tinted next to a 98% diagonal.
-    return apply_colormap(np.sqrt(share).astype(np.float32), colormap_lut("viridis"), (0.0, 1.0))
+    colours = apply_colormap(np.sqrt(share).astype(np.float32), colormap_lut("viridis"), (0, 1))
+    picture = np.ascontiguousarray(colours.repeat(cell, axis=0).repeat(cell, axis=1))
+    font, thickness = cv2.FONT_HERSHEY_SIMPLEX, 1
+    luminance = colours.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
+    for r in range(classes):
+        for c in range(classes):
+            count = int(counts[r, c])
+            if count == 0:
+                continue
+            text = str(count)
+            scale = cv2.getFontScaleFromHeight(font, max(6, cell // 3), thickness)
+            (w, h), _ = cv2.getTextSize(text, font, scale, thickness)
+            origin = (c * cell + (cell - w) // 2, r * cell + (cell + h) // 2)
+            ink = (16, 16, 16) if luminance[r, c] > 140 else (240, 240, 240)
+            cv2.putText(picture, text, origin, font, scale, ink, thickness, cv2.LINE_AA)
+    picture[::cell] = CONFUSION_GRID  # thin lines between cells
+    picture[:, ::cell] = CONFUSION_GRID
+    return picture
 
 
 def heat_overlay(digit: np.ndarray, heat: np.ndarray, alpha: float = 0.6) -> np.ndarray:
@@ -113,6 +137,7 @@ def heat_overlay(digit: np.ndarray, heat: np.ndarray, alpha: float = 0.6) -> np.
 
 
 __all__ = [
+    "CONFUSION_CELL",
     "SCALE_HEADROOM",
     "confusion_picture",
     "filter_scale",

@@ -61,18 +61,30 @@ def test_first_layer_maps_are_the_activation_after_the_first_conv():
     assert grid.layout.count == 8
 
 
-def test_confusion_picture_colours_each_row_by_its_share():
+def test_confusion_picture_colours_each_row_by_its_share_and_writes_the_counts():
     confusion = np.zeros((10, 10), np.int64)
     confusion[np.arange(10), np.arange(10)] = 50
     confusion[3, 5] = 50  # half the threes taken for fives
-    rgb = confusion_picture(confusion)
+    cell = 36
+    rgb = confusion_picture(confusion, cell)
     lut = colormap_lut("viridis")
-    assert rgb.shape == (10, 10, 3) and rgb.dtype == np.uint8
-    np.testing.assert_array_equal(rgb[0, 0], lut[-1])  # all of row 0 on the diagonal
-    np.testing.assert_array_equal(rgb[0, 1], lut[0])  # none
-    np.testing.assert_array_equal(rgb[3, 5], rgb[3, 3])  # an even split
+    assert rgb.shape == (360, 360, 3) and rgb.dtype == np.uint8
+
+    def corner(r: int, c: int) -> np.ndarray:  # inside the cell, away from text and lines
+        return rgb[r * cell + 3, c * cell + 3]
+
+    np.testing.assert_array_equal(corner(0, 0), lut[-1])  # all of row 0 on the diagonal
+    np.testing.assert_array_equal(corner(0, 1), lut[0])  # none
     half = apply_colormap(np.float32([[np.sqrt(0.5)]]), lut, (0.0, 1.0))[0, 0]
-    np.testing.assert_array_equal(rgb[3, 5], half)
+    np.testing.assert_array_equal(corner(3, 5), half)  # an even split
+    np.testing.assert_array_equal(corner(3, 3), half)
+
+    def block(r: int, c: int) -> np.ndarray:
+        return rgb[r * cell + 1 : (r + 1) * cell, c * cell + 1 : (c + 1) * cell]
+
+    # A count is written where there is one; an empty cell is plain.
+    assert len(np.unique(block(3, 5).reshape(-1, 3), axis=0)) > 2
+    assert len(np.unique(block(0, 1).reshape(-1, 3), axis=0)) == 1
 
 
 def test_heat_overlay_leaves_the_digit_where_there_is_no_heat():

@@ -86,8 +86,9 @@ def test_start_trains_an_epoch_and_shows_its_results(make_window, qtbot, tiny):
     assert not np.allclose(first_conv_weights(view.network), weights_before)
     assert not np.array_equal(view.filters.image, filters_before)
     assert view.maps.image is not None  # test digit 0's maps, once the data is known
-    # The confusion matrix's written counts add up to the test digits.
-    assert sum(view.confusion.shown_counts()) == TEST_COUNT
+    # The confusion matrix adds up to the test digits, and it is drawn.
+    assert view.confusion.confusion.sum() == TEST_COUNT
+    assert view.confusion.item.image.shape == (360, 360, 3)
     wrong = view.last_epoch.test.misclassified
     assert view.gallery.list.count() == min(len(wrong), view.gallery.LIMIT)
     assert "Finished" in view.controls.message.text()

@@ -42,9 +42,6 @@ class CurvesWidget(pg.GraphicsLayoutWidget):
         self.accuracy_plot = self.addPlot(title=title_html("Accuracy"))
         for plot in (self.loss_plot, self.accuracy_plot):
             plot.setLabel("bottom", "examples seen")
-            plot.showGrid(x=True, y=True, alpha=0.2)
-            plot.setDownsampling(auto=True, mode="mean")
-            plot.setClipToView(True)
             plot.setMenuEnabled(False)
         self.accuracy_plot.setYRange(0, 1, padding=0.02)
         self.accuracy_plot.addLegend(offset=(-10, -10), labelTextColor=TEXT)
@@ -63,12 +60,11 @@ class CurvesWidget(pg.GraphicsLayoutWidget):
         )
 
     def show_history(self, history: TrainingHistory) -> None:
-        x = history.examples
         loss, accuracy = history.loss, history.accuracy
-        self.loss_raw.setData(x, loss)
-        self.loss_smooth.setData(x, history.smoothed(loss))
-        self.accuracy_raw.setData(x, accuracy)
-        self.accuracy_smooth.setData(x, history.smoothed(accuracy))
+        self.loss_raw.setData(*history.for_plot(loss))
+        self.loss_smooth.setData(*history.for_plot(history.smoothed(loss)))
+        self.accuracy_raw.setData(*history.for_plot(accuracy))
+        self.accuracy_smooth.setData(*history.for_plot(history.smoothed(accuracy)))
         self.test_points.setData(
             np.asarray(history.test_examples, float), np.asarray(history.test_accuracy, float)
         )
@@ -128,35 +124,16 @@ class ConfusionView(pg.GraphicsLayoutWidget):
         self.item = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.item)
         self.plot.setRange(QRectF(0, 0, 10, 10), padding=0.01)
-        self.texts: list[pg.TextItem] = []
-        for row in range(10):
-            for col in range(10):
-                text = pg.TextItem("", anchor=(0.5, 0.5))
-                text.setPos(col + 0.5, row + 0.5)
-                self.plot.addItem(text)
-                self.texts.append(text)
         self.confusion: np.ndarray | None = None
 
     def show_confusion(self, confusion: np.ndarray | None, rgb: np.ndarray | None) -> None:
+        """``rgb`` is :func:`core.nn.train_views.confusion_picture` of ``confusion``."""
         self.confusion = confusion
         if confusion is None or rgb is None:
             self.item.clear()
-            for text in self.texts:
-                text.setText("")
             return
         self.item.setImage(rgb, levels=(0, 255), autoLevels=False)
         self.item.setRect(QRectF(0, 0, 10, 10))
-        luminance = rgb.astype(float) @ np.array([0.299, 0.587, 0.114])
-        for k, text in enumerate(self.texts):
-            row, col = divmod(k, 10)
-            count = int(confusion[row, col])
-            # Dark text on the bright (yellow) cells, light on the dark (blue) ones.
-            colour = "#101010" if luminance[row, col] > 140 else "#f0f0f0"
-            text.setText(str(count) if count else "", color=colour)
-
-    def shown_counts(self) -> list[int]:
-        """The numbers written in the cells (blank = 0), row by row: what a user reads."""
-        return [int(t.toPlainText()) if t.toPlainText() else 0 for t in self.texts]
 
 
 def digit_icon(image: np.ndarray, scale: int = 2) -> QIcon:

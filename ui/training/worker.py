@@ -10,6 +10,7 @@ losses since the last bundle, the newest copy of the weights and the pictures dr
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 import traceback
@@ -32,6 +33,8 @@ from core.nn.train_views import (
 )
 from core.nn.training import EpochEnd, Evaluation, Failed, Finished, Progress, TrainConfig, train
 
+#: The training thread's nice value (0 is normal, 19 lowest).
+TRAINING_NICE = int(os.environ.get("CONVSCOPE_TRAINING_NICE", "10"))
 #: Least time between two bundles of progress sent to the GUI (about 10 redraws a second).
 UPDATE_INTERVAL = 0.1
 
@@ -102,6 +105,15 @@ class _Pending:
     examples: list[int] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
     accuracy: list[float] = field(default_factory=list)
+
+
+def _lower_priority() -> None:
+    """Give this thread a lower scheduling priority than the GUI's (Linux: a thread has its
+    own nice value), so on a busy machine the event loop gets the CPU first."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), TRAINING_NICE)
+    except (AttributeError, OSError):
+        pass  # not on Linux, or not allowed: training still runs, only at equal priority
 
 
 class TrainingWorker(QObject):
@@ -189,6 +201,7 @@ class TrainingWorker(QObject):
         return Pictures(filter_thumbnails(layer, scale), scale, maps, name)
 
     def _run(self, request: TrainRequest) -> None:
+        _lower_priority()
         last_good: Network | None = request.network
         examples, seconds = 0, 0.0
         try:
