@@ -25,7 +25,7 @@ from core.network.views import FILTER_COLORMAP, GridImage, default_columns, laye
 #: without saturating.
 SCALE_HEADROOM = 2.0
 #: Pixels a side of one confusion-matrix cell (room for a 3-digit count).
-CONFUSION_CELL = 36
+CONFUSION_CELL = 40
 CONFUSION_GRID = (40, 42, 50)
 _FILTER_ZOOM = 10  # a 3x3 filter drawn 30x30 pixels
 
@@ -116,7 +116,7 @@ def confusion_picture(confusion: np.ndarray, cell: int = CONFUSION_CELL) -> np.n
             if count == 0:
                 continue
             text = str(count)
-            scale = cv2.getFontScaleFromHeight(font, max(6, cell // 3), thickness)
+            scale = cv2.getFontScaleFromHeight(font, max(6, round(cell * 0.36)), thickness)
             (w, h), _ = cv2.getTextSize(text, font, scale, thickness)
             origin = (c * cell + (cell - w) // 2, r * cell + (cell + h) // 2)
             ink = (16, 16, 16) if luminance[r, c] > 140 else (240, 240, 240)

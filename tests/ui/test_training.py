@@ -88,7 +88,7 @@ def test_start_trains_an_epoch_and_shows_its_results(make_window, qtbot, tiny):
     assert view.maps.image is not None  # test digit 0's maps, once the data is known
     # The confusion matrix adds up to the test digits, and it is drawn.
     assert view.confusion.confusion.sum() == TEST_COUNT
-    assert view.confusion.item.image.shape == (360, 360, 3)
+    assert view.confusion.item.image.shape == (400, 400, 3)
     wrong = view.last_epoch.test.misclassified
     assert view.gallery.list.count() == min(len(wrong), view.gallery.LIMIT)
     assert "Finished" in view.controls.message.text()

@@ -163,7 +163,7 @@ class TrainView(QWidget):
         right.addWidget(self.curves)
         right.addWidget(middle)
         right.addWidget(bottom)
-        right.setSizes([300, 280, 320])
+        right.setSizes([260, 260, 400])
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(c)
