@@ -95,6 +95,7 @@ class TrainControls(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(True)
         self.progress.setFormat("ready")
+        self.speed = QLabel("")  # examples/s and time left, under the bar (too long for it)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.message = QLabel("")
@@ -108,6 +109,7 @@ class TrainControls(QWidget):
         training_layout.addLayout(form)
         training_layout.addLayout(run_row)
         training_layout.addWidget(self.progress)
+        training_layout.addWidget(self.speed)
         training_layout.addWidget(self.status)
         training_layout.addWidget(self.message)
 

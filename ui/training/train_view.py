@@ -222,7 +222,7 @@ class TrainView(QWidget):
                 f"{layer.kernel_size[1]}",
             )
         if pictures.maps is None:
-            note = "after the data is loaded" if self.test_set is None else ""
+            note = "shown once training has loaded the test digits" if self.test_set is None else ""
             self.maps.set_image(None, note)
         else:
             self.maps.set_image(
@@ -308,6 +308,7 @@ class TrainView(QWidget):
         c.progress.setValue(0)
         c.progress.setFormat("loading the data…")
         c.status.setText("")
+        c.speed.setText("")
         c.set_running(True)
         self.worker.set_example(self._example_digit())
         self.worker.start(
@@ -324,6 +325,7 @@ class TrainView(QWidget):
             self.worker.pause()
             self.controls.set_running(True, paused=True)
             self.controls.progress.setFormat(self.controls.progress.format() + " · paused")
+            self.controls.speed.setText("paused: Resume goes on, Stop keeps these weights")
 
     def _on_stop_clicked(self, checked: bool = False) -> None:
         self.worker.stop()
@@ -349,10 +351,11 @@ class TrainView(QWidget):
         c = self.controls
         c.progress.setValue(round(update.fraction * 1000))
         c.progress.setFormat(
-            f"epoch {update.epoch + 1}/{self._epochs_planned} · {update.fraction:.0%} · "
-            f"{update.examples_per_s:,.0f} examples/s · "
-            f"{_format_seconds(update.seconds_left)} left"
+            f"epoch {update.epoch + 1}/{self._epochs_planned} · {update.fraction:.0%}"
             + (" · paused" if self.worker.paused else "")
+        )
+        c.speed.setText(
+            f"{update.examples_per_s:,.0f} examples/s · {_format_seconds(update.seconds_left)} left"
         )
         if update.network is not None:
             self._set_network(update.network)
@@ -382,6 +385,8 @@ class TrainView(QWidget):
             self._set_network(outcome.network)
         self._draw_pictures()
         done = f"{outcome.examples:,} examples in {_format_seconds(outcome.seconds)}"
+        rate = outcome.examples / outcome.seconds if outcome.seconds > 0 else 0
+        c.speed.setText(f"{rate:,.0f} examples/s on average" if rate else "")
         if outcome.kind == "finished":
             c.progress.setValue(1000)
             c.progress.setFormat(f"finished · {done}")
