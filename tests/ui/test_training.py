@@ -281,3 +281,25 @@ def test_the_lecture_network_and_the_layer_stack_can_be_chosen(make_window, qtbo
     view.controls.start_button.click()
     qtbot.waitUntil(lambda: view.last_outcome is not None, timeout=WAIT_MS)
     assert view.last_outcome.kind == "finished", view.last_outcome.message
+
+
+def test_a_data_folder_is_chosen_by_dialog_and_bad_data_is_reported(qtbot, tmp_path, monkeypatch):
+    """The real loader: an empty folder has no digits; the run ends at once, saying so."""
+    window = TrainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    view = window.train_view
+    combo = view.controls.data_combo
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
+    combo.setCurrentIndex(combo.findData("folder…"))
+    combo.activated.emit(combo.currentIndex())
+    assert combo.currentText() == f"Folder: {tmp_path.name}"
+    network_before = view.network
+    view.controls.start_button.click()
+    qtbot.waitUntil(lambda: view.last_outcome is not None, timeout=WAIT_MS)
+    assert view.last_outcome.kind == "error"
+    assert view.controls.message_level == "error"
+    assert "no digit images found" in view.controls.message.text()
+    assert view.network is network_before and len(view.history) == 0
+    assert view.controls.start_button.isEnabled() and not training_threads()
+    window.close()
