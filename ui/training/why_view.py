@@ -283,10 +283,10 @@ class DigitCanvasView(QWidget):
                 f"|d score({why.target}) / d pixel|",
             )
             if why.gradcam is not None:
-                self.gradcam.set_image(
-                    heat_overlay(digit, why.gradcam),
-                    f"{why.gradcam_layer} maps weighted by their gradient",
-                )
+                note = f"{why.gradcam_layer} maps weighted by their gradient"
+                if not why.gradcam.any():  # ReLU of a sum that is negative everywhere
+                    note = f"zero: {why.gradcam_layer}'s maps, weighted, never favour {why.target}"
+                self.gradcam.set_image(heat_overlay(digit, why.gradcam), note)
             else:
                 self.gradcam.set_image(np.zeros((28, 28, 3), np.uint8), "no conv layer")
             self.bars.set_probabilities(why.probabilities)
