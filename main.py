@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+from core.command_line import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, positive_int
+
 # Options that shape the single kernel's layer; a network file or preset carries its own.
 KERNEL_ONLY_OPTIONS = (
     "--padding", "--border", "--stride", "--dilation", "--activation", "--pool", "--color",
@@ -37,23 +38,13 @@ def _padding(text: str) -> str | int:
     return value
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 1")
-    return value
-
-
 def _pool(text: str) -> tuple[str, int]:
     if text == "none":
         return "none", 2
     mode, _, size = text.partition(":")
     if mode not in ("max", "avg", "min") or not size:
         raise argparse.ArgumentTypeError(f"{text!r}: use none, max:N, avg:N or min:N")
-    return mode, _positive(size)
+    return mode, positive_int(size)
 
 
 def batch_parser() -> argparse.ArgumentParser:
@@ -91,8 +82,8 @@ def batch_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--padding", type=_padding, default="same", help="same|valid|full|N")
     parser.add_argument("--border", choices=BORDERS, default="zero")
-    parser.add_argument("--stride", type=_positive, default=1)
-    parser.add_argument("--dilation", type=_positive, default=1)
+    parser.add_argument("--stride", type=positive_int, default=1)
+    parser.add_argument("--dilation", type=positive_int, default=1)
     parser.add_argument("--activation", choices=ACTIVATIONS, default="relu")
     parser.add_argument("--pool", type=_pool, default=("max", 2), help="none|max:N|avg:N|min:N")
     parser.add_argument(
@@ -175,6 +166,20 @@ def run_batch(argv: Sequence[str]) -> int:
     except OSError as exc:
         print(f"convscope: cannot create output folder {args.out}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
+    from core.batch import OutputFolderError, prepare_output_folder
+
+    try:
+        removed = prepare_output_folder(args.out)
+    except OutputFolderError as exc:
+        print(f"convscope: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if removed:
+        files = "file" if len(removed) == 1 else "files"
+        print(
+            f"convscope: removed {len(removed)} temporary {files} an interrupted run left in "
+            f"{args.out}",
+            file=sys.stderr,
+        )
 
     items = list(expand_inputs(args.inputs))
     show_progress = len(items) > 5
@@ -196,6 +201,12 @@ def run_batch(argv: Sequence[str]) -> int:
         except BatchError as exc:
             print(f"convscope: {exc}", file=sys.stderr)
             failures += 1
+        except OutputFolderError as exc:  # e.g. the disk filled up: no later input can succeed
+            print(f"convscope: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:  # Ctrl+C: the file being written was already cleaned up
+            print(f"convscope: interrupted at {item.path}", file=sys.stderr)
+            return 130  # the shell's code for a command stopped by Ctrl+C (128 + SIGINT)
     if show_progress:
         print(
             f"done: {len(items) - failures} of {len(items)} inputs written to {args.out}",

@@ -10,10 +10,12 @@ training time, the way the Train view does (a copy of the weights every 0.1 s), 
 ``acc_Ns`` is the accuracy on the 2,000 bundled test images after N seconds of training
 (evaluation time excluded). ``why`` times drawing-to-prediction for the canvas: preprocessing
 of a 280x280 drawing, forward pass, every layer's maps, saliency and Grad-CAM.
-``ui_max_stall_ms`` needs the Train view (the GUI event loop while it trains and redraws);
-until it exists this prints ``n/a``.
+``ui_max_stall_ms`` is the longest gap between two ticks of a 5 ms QTimer while the Train
+view (offscreen, 1600x1000) trains the default network on the bundled data and redraws,
+epoch ends (confusion matrix, misclassified digits) included; a gap of 5 ms means no stall.
 
-Targets (2-core machine): >= 4,000 examples/s; accuracy >= 0.95 / 0.97 / 0.98; why <= 10 ms.
+Targets (2-core machine): >= 4,000 examples/s; accuracy >= 0.95 / 0.97 / 0.98; stall <= 50 ms;
+why <= 10 ms.
 Not part of the test run: it prints figures and never fails.
 """
 
@@ -80,6 +82,68 @@ def bench_why(repeats: int = 300) -> list[float]:
     return times
 
 
+def _ticks(seconds: float, tick_ms: int, counting) -> list[float]:
+    """Gaps (ms) between ticks of a ``tick_ms`` QTimer over ``seconds``, while ``counting()``."""
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+
+    clock = QElapsedTimer()
+    gaps: list[float] = []
+    last = [0.0]
+
+    def tick() -> None:
+        now = clock.nsecsElapsed() / 1e6
+        if counting():
+            gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(tick_ms)
+    timer.timeout.connect(tick)
+    loop = QEventLoop()
+    QTimer.singleShot(round(seconds * 1000), loop.quit)
+    clock.start()
+    timer.start()
+    loop.exec()
+    timer.stop()
+    return gaps
+
+
+def bench_ui_stall(seconds: float, tick_ms: int = 5) -> float:
+    """Milliseconds of the longest GUI event-loop gap while the Train view trains.
+
+    Also prints (stderr) the same figure for the idle window first, as a control: on a busy
+    shared machine the scheduler alone makes gaps the Train view is not to blame for.
+    """
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from ui.training import TrainWindow
+
+    app = QApplication.instance() or QApplication([])
+    window = TrainWindow()
+    window.resize(1600, 1000)
+    window.show()
+    app.processEvents()
+    idle = _ticks(min(seconds, 5.0), tick_ms, lambda: True)
+    view = window.train_view
+    view.controls.epochs.setValue(1000)
+    QTimer.singleShot(0, view.controls.start_button.click)
+    # Measured from the first batch on (the data loaded).
+    gaps = _ticks(seconds, tick_ms, lambda: view.history.examples.size > 0)
+    epochs = len(view.history.test_accuracy)
+    window.close()  # stops training and joins its thread
+    p99 = statistics.quantiles(gaps, n=100)[98] if len(gaps) > 100 else float("nan")
+    print(
+        f"  ui: {len(gaps)} ticks, {epochs} epoch ends redrawn; training gap p99 {p99:.1f} ms;"
+        f" idle window max gap {max(idle):.1f} ms (the machine's own stalls)",
+        file=sys.stderr,
+    )
+    return max(gaps) if gaps else float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0)
@@ -92,13 +156,17 @@ def main() -> None:
         default=1,
         help="BLAS threads while training (0: leave BLAS alone, its default is every core)",
     )
+    parser.add_argument(
+        "--ui-seconds", type=float, default=15.0, help="how long to watch the Train view"
+    )
     args = parser.parse_args()
     examples_per_s, accuracy = bench_training(args)
     figures = " ".join(
         f"acc_{m:.0f}s={accuracy[m]:.4f}" if m in accuracy else f"acc_{m:.0f}s=n/a" for m in MARKS
     )
     why = bench_why()
-    print(f"train: examples_per_s={examples_per_s:.0f} {figures} ui_max_stall_ms=n/a")
+    stall = bench_ui_stall(args.ui_seconds)
+    print(f"train: examples_per_s={examples_per_s:.0f} {figures} ui_max_stall_ms={stall:.1f}")
     print(
         f"why: ms_median={statistics.median(why):.2f} "
         f"ms_p95={statistics.quantiles(why, n=20)[18]:.2f}"

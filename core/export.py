@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.images import SaveError, save_png, save_raw
+from core.images import SaveError, remove_stale_staging_files, save_png, save_raw, staging_name
 from core.kernels import Kernel, save_kernel
 
 
@@ -40,15 +40,23 @@ def export_all(
     for name, _ in jobs:
         if (folder / name).is_dir():  # would fail at the last step, after others were renamed
             raise SaveError(folder / name, "a folder of that name is in the way")
+    remove_stale_staging_files(folder)  # left by an export that was killed mid-way
     staged: list[tuple[Path, Path]] = []
     try:
         for name, write in jobs:
             final = folder / name
-            temp = folder / f".{name}.partial{final.suffix}"  # the suffix picks the format
-            write(temp)
+            # The suffix picks the format.
+            temp = folder / staging_name(name, f"partial{final.suffix}")
+            try:
+                write(temp)
+            except SaveError as exc:  # name the file the user asked for, not the staging one
+                raise SaveError(final, exc.reason, errno=exc.errno) from None
             staged.append((temp, final))
         for temp, final in staged:
-            os.replace(temp, final)
+            try:
+                os.replace(temp, final)
+            except OSError as exc:
+                raise SaveError(final, exc.strerror or str(exc), errno=exc.errno) from None
     except BaseException:
         for temp, _ in staged:
             temp.unlink(missing_ok=True)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import struct
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -27,8 +29,11 @@ __all__ = [
     "atomic_write",
     "is_image_file",
     "load_image",
+    "os_error_reason",
+    "remove_stale_staging_files",
     "save_png",
     "save_raw",
+    "staging_name",
     "to_grayscale",
 ]
 
@@ -311,9 +316,76 @@ _ERRNO_REASONS = {
 }
 
 
+def os_error_reason(exc: OSError) -> str:
+    """Why an operating-system call failed, in words for the user ("disk full ...")."""
+    return _ERRNO_REASONS.get(exc.errno or 0) or exc.strerror or str(exc)
+
+
 def _save_error(path: Path, exc: OSError) -> SaveError:
-    reason = _ERRNO_REASONS.get(exc.errno or 0) or exc.strerror or str(exc)
-    return SaveError(path, reason, errno=exc.errno)
+    return SaveError(path, os_error_reason(exc), errno=exc.errno)
+
+
+# Staging (temporary) files are named ".<final name>.convscope-<pid>-<tag><ext>": hidden, clearly
+# ours, and carrying the process id, so a later run can tell one left by a killed process (gone)
+# from one a concurrent run is writing right now.
+_STAGING_RE = re.compile(r"^\..+\.convscope-(\d+)-\w+(\.\w+)?$", re.ASCII)
+#: A staging file this old is stale even if a process with its pid exists (pids get reused).
+STALE_STAGING_SECONDS = 3600.0
+
+
+def staging_name(final_name: str, tag: str) -> str:
+    """Hidden name for a file being written before it becomes ``final_name``.
+
+    ``tag`` (letters, digits, ``_``) tells apart several staging files of one process; it may
+    end with an extension, which some writers need to pick the format.
+    """
+    return f".{final_name}.convscope-{os.getpid()}-{tag}"
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError):
+        return True  # exists under another user, or we cannot tell: keep the file
+    return True
+
+
+def remove_stale_staging_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete staging files that a killed ConvScope process left in ``folder``.
+
+    Only files named by :func:`staging_name` (or the temporary files of :func:`atomic_write`)
+    are touched, and only when the process that made them is gone or they are older than
+    :data:`STALE_STAGING_SECONDS`. Files that cannot be removed are skipped silently.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+    """
+    removed = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _STAGING_RE.match(entry.name)
+        if match is None:
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_STAGING_SECONDS
+            if old or not _process_alive(int(match.group(1))):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
 
 
 @contextlib.contextmanager
@@ -327,7 +399,7 @@ def _atomic_file(path: Path) -> Iterator[BinaryIO]:
     try:
         # Same folder as the target, so os.replace is a rename on one file system.
         tmp = tempfile.NamedTemporaryFile(
-            dir=folder, prefix=f".{path.name}.", suffix=".tmp", delete=False
+            dir=folder, prefix=staging_name(path.name, ""), suffix=".tmp", delete=False
         )
     except OSError as exc:
         raise _save_error(path, exc) from exc

@@ -1,46 +1,145 @@
-"""Record RGB frames to a video file without ever stalling the caller.
+"""Record RGB frames to a video file that survives being cut off at any moment.
 
 :class:`VideoRecorder` hands frames to a writer thread through a small bounded queue. When the
 disk or encoder cannot keep up, :meth:`VideoRecorder.submit` drops the frame (and counts it)
 instead of blocking the live pipeline.
 
-This module is pure numpy + OpenCV + stdlib threading; it never imports Qt.
+Why this design (issue 12): OpenCV's ``VideoWriter`` buffers frames it has "written" and puts an
+MP4's index (the ``moov`` atom) at the very end, so a recording cut short by a full disk or a
+``kill -9`` lost everything (MP4) or its last 10-18 frames (AVI) while the counter claimed them.
+Here PyAV (FFmpeg's own muxers) writes into a file object of ours:
 
-Why no temporary name + rename (unlike still-image saves): a recording is long-lived, and if
-the app dies mid-way an MJPG AVI without its final index is still readable by FFmpeg. Writing
-under a hidden temporary name would hide exactly the footage worth recovering. A failed *open*
-leaves no file: OpenCV creates none, and the recorder deletes one if it did.
+* ``.avi``: Motion-JPEG, each frame flushed as its own chunk. FFmpeg-based players (VLC, mpv,
+  ffplay, OpenCV) and Windows read an AVI without its final index by scanning the chunks.
+* ``.mp4``: H.264 in a *fragmented* MP4 (``empty_moov``, one fragment per frame), so every
+  fragment on disk is playable without a final index; browsers, QuickTime and VLC play it.
+
+Every :data:`SYNC_SECONDS` the writer calls ``fsync`` and only then counts the frames in the
+file as :attr:`~VideoRecorder.written`: the counter never claims a frame a power cut could lose.
+A write error (disk full, ...) cuts the file back to the end of the last complete frame, so the
+file stays readable up to it, and stops the recording with :attr:`~VideoRecorder.error`.
+A recording that keeps no frame leaves no file. No temporary name + rename: that would hide
+exactly the footage worth recovering after a crash.
+
+This module never imports Qt.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import logging
 import os
 import queue
+import shutil
 import threading
 import time
+from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
 
 import cv2
 import numpy as np
 
-from core.sources import quiet_opencv_logging
-
-__all__ = ["CODECS", "RecordingError", "VideoRecorder"]
+__all__ = ["CODECS", "MIN_FREE_BYTES", "SYNC_SECONDS", "RecordingError", "VideoRecorder"]
 
 _log = logging.getLogger(__name__)
 
-#: Container extension -> FourCC. Both are encoded by the FFmpeg bundled with
-#: opencv-python-headless; H.264 ("avc1") is not (no encoder in the wheel).
-CODECS: dict[str, str] = {".avi": "MJPG", ".mp4": "mp4v"}
+#: Frames reach the disk (fsync) and the counter at least this often.
+SYNC_SECONDS = 0.5
+#: A recording does not start with less free space than this in its folder.
+MIN_FREE_BYTES = 2 * 1024 * 1024
 
+_ERRNO_REASONS = {
+    errno.ENOSPC: "disk full (no space left on device)",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EFBIG: "file too large for this disk",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "read-only file system",
+    errno.EIO: "input/output error",
+}
+
+
+@dataclass(frozen=True)
+class _Format:
+    """How one container is written."""
+
+    label: str
+    container: str
+    codec: str
+    pix_fmt: str
+    muxer_options: dict[str, str] = field(default_factory=dict)
+    codec_options: dict[str, str] = field(default_factory=dict)
+    #: Packets the muxer holds back: the MP4 muxer writes a frame's fragment when the next
+    #: frame arrives (measured: a kill after N frames leaves N - 1 readable), the AVI muxer
+    #: writes each frame at once.
+    lag: int = 0
+
+
+_FORMATS: dict[str, _Format] = {
+    ".avi": _Format("Motion-JPEG AVI", "avi", "mjpeg", "yuvj420p", {"flush_packets": "1"}),
+    ".mp4": _Format(
+        "H.264 fragmented MP4",
+        "mp4",
+        "libx264",
+        "yuv420p",
+        {"flush_packets": "1", "movflags": "frag_every_frame+empty_moov+default_base_moof"},
+        # zerolatency: no frame look-ahead, so each frame leaves the encoder at once.
+        {"preset": "veryfast", "tune": "zerolatency", "crf": "20"},
+        lag=1,
+    ),
+}
+
+#: Container extension -> what is written into it.
+CODECS: dict[str, str] = {ext: fmt.label for ext, fmt in _FORMATS.items()}
+
+#: JPEG quantiser for MJPEG (FFmpeg's ``-q:v``; 2 best .. 31 worst).
+_MJPEG_QUALITY = 3
 _STOP = object()
 
 
 class RecordingError(RuntimeError):
     """A video file could not be opened or written."""
+
+
+class _TrackedFile(io.RawIOBase):
+    """The video file as PyAV sees it: unbuffered writes whose position we know.
+
+    After a failure it refuses every write, so closing the container cannot append a trailer
+    behind the frames we cut the file back to.
+    """
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self.fd = fd
+        self.position = 0
+        self.refuse = False
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        if self.refuse:
+            raise OSError(errno.EIO, "the recording has stopped")
+        view = memoryview(data).cast("B")
+        done = 0
+        while done < len(view):
+            done += os.write(self.fd, view[done:])
+        self.position += done
+        return done
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self.position = os.lseek(self.fd, offset, whence)
+        return self.position
+
+    def tell(self) -> int:
+        return self.position
 
 
 class VideoRecorder:
@@ -49,8 +148,8 @@ class VideoRecorder:
     Parameters
     ----------
     path : str or pathlib.Path
-        Output file, ``.avi`` (MJPG) or ``.mp4`` (MPEG-4 Part 2, "mp4v"). An existing file is
-        overwritten.
+        Output file, ``.avi`` (Motion-JPEG) or ``.mp4`` (H.264, fragmented). An existing file
+        is overwritten when the first frame is written.
     fps : float
         Frame rate stored in the file (playback speed).
     frame_size : tuple of int, optional
@@ -62,16 +161,17 @@ class VideoRecorder:
     Raises
     ------
     RecordingError
-        The folder does not exist or is not writable, the extension is unsupported, or (when
-        ``frame_size`` is given) OpenCV cannot open a writer.
+        The folder does not exist, is not writable or is (nearly) full, the extension is
+        unsupported, or (when ``frame_size`` is given) the file cannot be created. No file is
+        left behind.
 
     Notes
     -----
-    Frame size: encoders need even dimensions (OpenCV silently trims odd ones), so the video
-    size is ``frame_size`` rounded down to even numbers, see :attr:`frame_size`. A frame of
-    another size is fitted to it: an odd-sized frame one pixel too large is trimmed, any other
-    size is resized (stretched). Resizing rather than rejecting keeps a recording going when the
-    user changes padding or stride mid-recording and the feature map changes size.
+    Frame size: encoders need even dimensions, so the video size is ``frame_size`` rounded
+    down to even numbers, see :attr:`frame_size`. A frame of another size is fitted to it: an
+    odd-sized frame one pixel too large is trimmed, any other size is resized (stretched).
+    Resizing rather than rejecting keeps a recording going when the user changes padding or
+    stride mid-recording and the feature map changes size.
 
     Always call :meth:`close` (or use ``with``): it finalizes the file, and the writer thread is
     not a daemon.
@@ -92,10 +192,11 @@ class VideoRecorder:
             raise ValueError(f"queue_size must be >= 1, got {queue_size}")
         self.fps = float(fps)
         suffix = self.path.suffix.lower()
-        if suffix not in CODECS:
-            supported = ", ".join(f"{ext} ({codec})" for ext, codec in CODECS.items())
+        if suffix not in _FORMATS:
+            supported = ", ".join(f"{ext} ({label})" for ext, label in CODECS.items())
             raise self._fail(f"unsupported file type '{suffix}'; use {supported}")
-        self.codec = CODECS[suffix]
+        self._format = _FORMATS[suffix]
+        self.codec = self._format.label
         folder = self.path.parent
         if not folder.is_dir():
             raise self._fail(f"folder '{folder}' does not exist")
@@ -103,11 +204,14 @@ class VideoRecorder:
             raise self._fail(f"folder '{folder}' is not writable")
         if self.path.is_dir():
             raise self._fail("it is a folder")
+        free = shutil.disk_usage(folder).free
+        if free < MIN_FREE_BYTES:
+            raise self._fail(f"disk full ({free // 1024} KB free)")
 
         self._lock = threading.Lock()
         self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
         self._abort = threading.Event()
-        self._writer: cv2.VideoWriter | None = None
+        self._file: _TrackedFile | None = None
         self._thread: threading.Thread | None = None
         self._size: tuple[int, int] | None = None
         self._closing = False
@@ -115,6 +219,12 @@ class VideoRecorder:
         self._written = 0
         self._dropped = 0
         self._error: RecordingError | None = None
+        # Writer-thread state: the PyAV container and stream, frames encoded, packets muxed.
+        self._container = None
+        self._stream = None
+        self._frame_time_base = Fraction(1, 30)
+        self._encoded = 0
+        self._muxed = 0
         if frame_size is not None:
             self._open(frame_size)
 
@@ -133,7 +243,11 @@ class VideoRecorder:
 
     @property
     def written(self) -> int:
-        """Frames written to the file."""
+        """Frames known to be in the file on disk (counted after each ``fsync``).
+
+        Lags the frames handed over by up to :data:`SYNC_SECONDS` plus the queue; after
+        :meth:`close` it is exactly the number of frames a player reads from the file.
+        """
         with self._lock:
             return self._written
 
@@ -164,7 +278,7 @@ class VideoRecorder:
         """Queue one frame for writing; never waits for the writer.
 
         The frame is copied, so the caller may reuse its buffer at once. The first frame opens
-        the file when no ``frame_size`` was given (a one-off cost of a few milliseconds).
+        the file when no ``frame_size`` was given.
 
         Parameters
         ----------
@@ -196,7 +310,7 @@ class VideoRecorder:
             if self._closing or self._error is not None:
                 self._dropped += 1
                 return False
-            if self._writer is None:
+            if self._file is None:
                 try:
                     self._open((image.shape[1], image.shape[0]))
                 except RecordingError as exc:
@@ -272,36 +386,64 @@ class VideoRecorder:
     def _fail(self, reason: str) -> RecordingError:
         return RecordingError(f"Cannot record to '{self.path}': {reason}")
 
+    def _os_failure(self, exc: OSError) -> RecordingError:
+        reason = _ERRNO_REASONS.get(exc.errno or 0) or exc.strerror or str(exc)
+        error = self._fail(reason)
+        error.__cause__ = exc
+        return error
+
     def _open(self, frame_size: tuple[int, int]) -> None:
-        """Open the writer at ``frame_size`` (rounded down to even) and start the thread."""
+        """Create the file for ``frame_size`` (rounded down to even); start the thread."""
         width, height = int(frame_size[0]), int(frame_size[1])
         if width < 2 or height < 2:
             raise self._fail(f"frame size {width}x{height} is too small (minimum 2x2)")
         size = (width - width % 2, height - height % 2)
-        existed = self.path.exists()
-        with quiet_opencv_logging():
-            writer = cv2.VideoWriter(
-                str(self.path), cv2.VideoWriter.fourcc(*self.codec), self.fps, size
-            )
-        if not writer.isOpened():
-            writer.release()
-            if not existed:
-                self.path.unlink(missing_ok=True)
-            raise self._fail(
-                f"OpenCV could not open a '{self.codec}' writer for "
-                f"{self.path.suffix} at {size[0]}x{size[1]}"
-            )
-        self._writer = writer
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        except OSError as exc:
+            raise self._os_failure(exc) from exc
+        self._file = _TrackedFile(fd)
         self._size = size
         self._thread = threading.Thread(
             target=self._run, name=f"recorder: {self.path.name}", daemon=False
         )
         self._thread.start()
 
-    def _run(self) -> None:
-        writer = self._writer
-        assert writer is not None
+    def _start_container(self) -> None:
+        """Open the PyAV container on our file (writer thread); writes nothing yet."""
+        # Imported here, in the writer thread: PyAV takes ~0.2 s to import, which the app's
+        # start-up should not pay for a feature most sessions never use.
+        import av
+
+        assert self._file is not None and self._size is not None
+        fmt = self._format
+        container = av.open(self._file, "w", format=fmt.container, options=fmt.muxer_options)
         try:
+            rate = Fraction(self.fps).limit_denominator(1001)
+            stream = container.add_stream(fmt.codec, rate=rate)
+            stream.width, stream.height = self._size
+            stream.pix_fmt = fmt.pix_fmt
+            context = stream.codec_context
+            if fmt.codec == "mjpeg":
+                context.flags |= av.codec.context.Flags.qscale
+                context.global_quality = _MJPEG_QUALITY * 118  # FF_QP2LAMBDA
+            context.options = dict(fmt.codec_options)
+        except Exception:
+            container.close()
+            raise
+        self._container, self._stream = container, stream
+        self._frame_time_base = 1 / rate
+
+    def _run(self) -> None:
+        file = self._file
+        assert file is not None
+        # File size and packets muxed after the last frame that was written completely.
+        good_end = good_muxed = 0
+        taken = 0  # frames taken from the queue
+        last_sync = time.monotonic()
+        failure: RecordingError | None = None
+        try:
+            self._start_container()
             while True:
                 if self._abort.is_set():
                     try:
@@ -313,31 +455,51 @@ class VideoRecorder:
                 if item is _STOP:
                     break
                 assert isinstance(item, np.ndarray)
-                if self._abort.is_set() or self.error is not None:
-                    with self._lock:
-                        self._dropped += 1
+                taken += 1
+                if self._abort.is_set():
                     continue
-                try:
-                    self._write(item)
-                except Exception as exc:
-                    error = exc if isinstance(exc, RecordingError) else None
-                    if error is None:
-                        _log.exception("writing to %s failed", self.path)
-                        error = self._fail(f"write failed: {exc}")
-                        error.__cause__ = exc
-                    with self._lock:
-                        self._error = error
-                        self._dropped += 1
-                else:
-                    with self._lock:
-                        self._written += 1
+                self._write(item)
+                good_end, good_muxed = file.position, self._muxed
+                if time.monotonic() - last_sync >= SYNC_SECONDS:
+                    self._sync(self._muxed - self._format.lag)
+                    last_sync = time.monotonic()
+            self._finish()
+            self._sync(self._muxed)
+        except Exception as exc:  # a full disk, a vanished folder, an encoder refusing a frame
+            failure = exc if isinstance(exc, RecordingError) else None
+            if failure is None:
+                if not isinstance(exc, OSError):
+                    _log.exception("recording to %s failed", self.path)
+                failure = (
+                    self._os_failure(exc) if isinstance(exc, OSError) else self._fail(str(exc))
+                )
+                failure.__cause__ = exc
+            self._salvage(good_end, good_muxed - self._format.lag)
         finally:
-            # release() writes the container index: only now is the file complete.
-            writer.release()
+            with contextlib.suppress(OSError):
+                os.close(file.fd)
+            while True:  # frames still queued after a failure are lost too
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                taken += item is not _STOP
+            with self._lock:
+                if failure is not None:
+                    # The error is the last word on this recording: it says what the file holds.
+                    written = self._written
+                    kept = f"the file keeps its first {written} frames" if written else ""
+                    self._error = RecordingError(f"{failure}; {kept or 'nothing was kept'}")
+                    self._error.__cause__ = failure.__cause__
+                self._dropped += taken - self._written
+                nothing_kept = self._written == 0
+            if nothing_kept:
+                # A recording that kept no frame leaves no file (not even a header).
+                self.path.unlink(missing_ok=True)
 
     def _write(self, image: np.ndarray) -> None:
-        """Fit ``image`` to the video size, convert to BGR and write it (writer thread)."""
-        assert self._writer is not None and self._size is not None
+        """Fit ``image`` to the video size, encode it and hand it to the muxer (writer thread)."""
+        assert self._size is not None
         width, height = self._size
         h, w = image.shape[:2]
         if (w, h) != (width, height):
@@ -347,8 +509,44 @@ class VideoRecorder:
                 shrinking = w > width or h > height
                 interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
                 image = cv2.resize(image, (width, height), interpolation=interpolation)
-        code = cv2.COLOR_GRAY2BGR if image.ndim == 2 else cv2.COLOR_RGB2BGR
-        bgr = cv2.cvtColor(image, code)
-        # OpenCV 5 returns False on failure; OpenCV 4 returns None and fails silently.
-        if self._writer.write(bgr) is False:
-            raise RecordingError(f"Failed to write frame {self.written + 1} to '{self.path}'")
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+        import av  # already imported by _start_container; this is a dictionary look-up
+
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        frame.pts = self._encoded
+        self._encoded += 1
+        frame.time_base = self._frame_time_base
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+            self._muxed += 1
+
+    def _finish(self) -> None:
+        """Flush the encoder and write the container's trailer (index)."""
+        for packet in self._stream.encode(None):
+            self._container.mux(packet)
+            self._muxed += 1
+        container, self._container = self._container, None
+        container.close()
+
+    def _sync(self, frames_in_file: int) -> None:
+        """Make the file durable, then count the frames it holds as written."""
+        assert self._file is not None
+        os.fsync(self._file.fd)
+        with self._lock:
+            self._written = max(self._written, frames_in_file)
+
+    def _salvage(self, good_end: int, frames: int) -> None:
+        """After a failed write: cut the file back to its last complete frame, keep that."""
+        file = self._file
+        assert file is not None
+        file.refuse = True  # the container's close below must not append anything
+        container, self._container = self._container, None
+        if container is not None:
+            with contextlib.suppress(Exception):
+                container.close()
+        try:
+            os.ftruncate(file.fd, good_end)
+            self._sync(max(0, frames))
+        except OSError:
+            _log.warning("could not trim %s after a failed write", self.path, exc_info=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -24,6 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
+
+# FFmpeg inside OpenCV prints decoder complaints ("[mjpeg @ 0x...] overread 8") straight to the
+# terminal from its own log callback; cv2.setLogLevel does not reach it. OpenCV reads this
+# variable once, when its FFmpeg backend first opens a file, and then sets FFmpeg's level (-8:
+# quiet). Our own messages say which file failed and why. A value set by the user wins.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 import cv2
 import numpy as np
@@ -376,6 +383,11 @@ class VideoFileSource(FrameSource):
     -----
     ``read()`` returns frames as fast as they decode; pacing to :attr:`pace_fps` is the job of
     the reader (see :class:`CaptureThread`).
+
+    A file that ends early is reported, not looped in silence: ``read()`` raises
+    :class:`SourceError` when a pass ends well before the frame count the header claims (a cut
+    or half-copied file), when the file changed or vanished while playing (FFmpeg would replay
+    what it buffered), or when it cannot be read again from the start.
     """
 
     def __init__(self, path: str | Path, loop: bool = True) -> None:
@@ -388,6 +400,8 @@ class VideoFileSource(FrameSource):
         self._frame_count: int | None = None
         # The frame decoded by open() to prove the file is readable; returned by the first read.
         self._pending: np.ndarray | None = None
+        self._identity: tuple[int, int] | None = None  # (size, mtime) when opened
+        self._pass_frames = 0  # frames decoded since the start of the file
 
     @property
     def name(self) -> str:
@@ -441,7 +455,31 @@ class VideoFileSource(FrameSource):
         self._fps = _plausible_fps(capture.get(cv2.CAP_PROP_FPS))
         count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
         self._frame_count = int(count) if math.isfinite(count) and 0 < count < 1e9 else None
+        self._identity = self._file_identity()
+        self._pass_frames = 1
         self._capture = capture
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return None
+        return (stat.st_size, stat.st_mtime_ns)
+
+    def _check_pass_end(self) -> None:
+        """At the end of a pass: raise if the file ended early or stopped giving frames."""
+        frames, count = self._pass_frames, self._frame_count
+        where = f"Video file '{self.path}'"
+        now = self._file_identity()
+        if now != self._identity:
+            change = "was removed" if now is None else f"changed (now {now[0]:,} bytes)"
+            raise SourceError(f"{where} {change} while playing; it stopped after {frames} frames")
+        # Headers of variable-frame-rate files can overstate the count a little: allow 5 %.
+        if count is not None and frames < count - max(2, count // 20):
+            raise SourceError(
+                f"{where} ends early: only {frames} of its {count} frames could be read "
+                "(the file is cut short or damaged)"
+            )
 
     def _grab(self) -> np.ndarray | None:
         assert self._capture is not None
@@ -450,10 +488,15 @@ class VideoFileSource(FrameSource):
             return image
         ok, image = self._capture.read()
         if ok and image is not None:
+            self._pass_frames += 1
             return _bgr_to_rgb(image)
+        self._check_pass_end()
         if not self.loop:
             return None
-        return self._rewind_and_read()
+        self._pass_frames = 0
+        image = self._rewind_and_read()
+        self._pass_frames = 1
+        return image
 
     def _rewind_and_read(self) -> np.ndarray:
         assert self._capture is not None
@@ -467,7 +510,10 @@ class VideoFileSource(FrameSource):
         self._capture = self._open_capture()
         ok, image = self._capture.read()
         if not ok or image is None:
-            raise SourceError(f"Video file '{self.path}' could not be read again from the start")
+            raise SourceError(
+                f"Video file '{self.path}' stopped yielding new frames: it could not be read "
+                "again from the start"
+            )
         return _bgr_to_rgb(image)
 
     def _close(self) -> None:

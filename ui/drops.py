@@ -41,9 +41,11 @@ def open_file(window: MainWindow, path: Path) -> str:
     return "image"
 
 
-def open_mime(window: MainWindow, mime: QMimeData, name: str) -> bool:
+def open_mime(window: MainWindow, mime: QMimeData | None, name: str) -> bool:
     """Open the first local file in ``mime``, else its image (called ``name``); False if it
-    holds neither."""
+    holds neither. An empty clipboard gives no mime data at all (None)."""
+    if mime is None:
+        return False
     files = local_files(mime)
     if files:
         open_file(window, files[0])

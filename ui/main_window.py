@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
 
 from core.images import IMAGE_EXTENSIONS
 from core.inputs import LoadedImage
-from core.pipeline import PipelineSettings
 from core.preview import Processed
 from resources import DEFAULT_SAMPLE, SAMPLES
 from ui.banner import Banner
@@ -43,6 +42,7 @@ from ui.menus import build_menus, rebuild_recent_menu
 from ui.messages import Messages
 from ui.pane_group import PaneGroup
 from ui.panes import ImagePane
+from ui.restore import restore_session
 from ui.saving import SaveActions
 from ui.settings_store import SettingsStore
 from ui.workbench import Workbench
@@ -343,27 +343,15 @@ class MainWindow(QMainWindow):
 
     # -- settings --------------------------------------------------------------------------
     def _restore_settings(self) -> None:
-        """Geometry, kernel and options from last time; anything unreadable is skipped."""
-        geometry, state = self.store.window_geometry()
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1600, 1000)
-        if state is not None:
-            self.restoreState(state)
-        self.editor.set_kernel(self.store.kernel(), record_undo=False)
-        controls = self.controls
-        try:
-            layer, colormap, levels = self.store.options()
-            controls.set_settings(layer)
-            index = controls.colormap.findData(colormap)
-            if index >= 0:
-                controls.colormap.setCurrentIndex(index)
-            controls.set_levels_mode(levels)
-        except (ValueError, TypeError, KeyError, AttributeError):
-            # No or corrupt saved options: defaults, also for any widget set before the error.
-            controls.set_settings(PipelineSettings())
+        """Geometry, kernel and options from last time; a stored value never stops the start
+        (see :mod:`ui.restore`): what could not be used is reset, with a one-line note."""
+        reset = restore_session(self, self.store, self.editor, self.controls)
         rebuild_recent_menu(self, self.recent_menu, self.store.recent_files())
+        if reset:
+            self.show_error(
+                f"Saved settings could not be used and were reset to defaults: {', '.join(reset)}.",
+                level="note",
+            )
 
     def save_settings(self) -> None:
         self.store.save(

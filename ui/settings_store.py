@@ -1,24 +1,34 @@
 """What ConvScope remembers between sessions (QSettings): folders, recent files, the kernel,
-the layer and display options, the window's geometry. Anything unreadable reads as "nothing
-saved", never as an error."""
+the layer and display options, the window's geometry.
+
+Every stored value is read defensively: anything missing reads as "nothing saved", anything
+unusable raises for the caller to reset (see :mod:`ui.restore`), never crashes the start.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QByteArray, QSettings
 
-from core.kernels import DEFAULT_PRESET, Kernel, kernel_from_dict, preset
+from core.kernels import Kernel, kernel_from_dict
 from core.pipeline import PipelineSettings
 
-__all__ = ["MAX_RECENT", "SettingsStore"]
+__all__ = ["MAX_RECENT", "SETTINGS_KEYS", "SettingsStore"]
 
 MAX_RECENT = 8
+#: Every key the window stores. Others are removed when the settings are read: a corrupt
+#: file's junk must not be written back and grow. A new setting must be added here.
+SETTINGS_KEYS = frozenset(
+    {"geometry", "window_state", "kernel", "options", "recent_files", "last_folder"}
+)
 
 
 class SettingsStore:
-    """Typed access to the application's QSettings.
+    """Typed, defensive access to the application's QSettings.
 
     Parameters
     ----------
@@ -30,11 +40,38 @@ class SettingsStore:
     def __init__(self, settings: QSettings | None = None) -> None:
         self.qsettings = settings if settings is not None else QSettings()
 
+    def _stored_text(self, key: str, default: str = "") -> str:
+        """The stored string under ``key``; ``default`` for a missing or unreadable value."""
+        try:
+            value = self.qsettings.value(key, default)
+        except Exception:  # a value Qt cannot even convert: treat it as missing
+            return default
+        return value if isinstance(value, str) else default
+
+    def contains(self, key: str) -> bool:
+        return self.qsettings.contains(key)
+
+    def remove(self, key: str) -> None:
+        self.qsettings.remove(key)
+
+    def clear(self) -> None:
+        self.qsettings.clear()
+
+    def drop_unknown_keys(self) -> None:
+        """Remove every key this version does not write (a corrupt file must not grow)."""
+        for key in self.qsettings.allKeys():
+            if key not in SETTINGS_KEYS:
+                self.qsettings.remove(key)
+
     # -- folders and recent files ------------------------------------------------------------
     def last_folder(self) -> str:
         """The folder of the last file opened or saved (the home folder if it went away)."""
-        folder = self.qsettings.value("last_folder", "", type=str)
-        return folder if folder and Path(folder).is_dir() else str(Path.home())
+        folder = self._stored_text("last_folder")
+        try:
+            usable = bool(folder) and Path(folder).is_dir()
+        except (OSError, ValueError):  # a name too long or with a NUL in it
+            usable = False
+        return folder if usable else str(Path.home())
 
     def remember_folder(self, folder: Path) -> None:
         self.qsettings.setValue("last_folder", str(folder))
@@ -46,37 +83,62 @@ class SettingsStore:
         self.qsettings.setValue("recent_files", json.dumps(recent[:MAX_RECENT]))
 
     def recent_files(self) -> list[str]:
+        """The recent files, newest first (junk entries left out)."""
         try:
-            recent = json.loads(self.qsettings.value("recent_files", "[]", type=str))
-        except (ValueError, TypeError):
+            recent = json.loads(self._stored_text("recent_files", "[]"))
+        except (ValueError, TypeError, RecursionError):
             return []
-        return [p for p in recent if isinstance(p, str)] if isinstance(recent, list) else []
+        if not isinstance(recent, list):
+            return []
+        return [p for p in recent if isinstance(p, str) and len(p) < 4096][:MAX_RECENT]
+
+    def rewrite_recent_files(self) -> None:
+        """Store the recent files as read (drops the junk a corrupt file held)."""
+        recent = self.recent_files()
+        if recent or self.qsettings.contains("recent_files"):
+            self.qsettings.setValue("recent_files", json.dumps(recent))
 
     # -- the session -------------------------------------------------------------------------
-    def window_geometry(self) -> tuple[QByteArray | None, QByteArray | None]:
-        """``(geometry, state)`` saved by the window, each None if absent or unreadable."""
-        geometry, state = self.qsettings.value("geometry"), self.qsettings.value("window_state")
-        return (
-            geometry if isinstance(geometry, QByteArray) else None,
-            state if isinstance(state, QByteArray) else None,
-        )
+    def geometry(self) -> object:
+        """The stored window geometry as Qt read it (None if absent; anything if corrupt)."""
+        return self.qsettings.value("geometry")
 
-    def kernel(self) -> Kernel:
-        """The kernel of last time, or the default preset."""
-        try:
-            return kernel_from_dict(json.loads(self.qsettings.value("kernel", "", type=str)))
-        except (ValueError, TypeError):
-            return preset(DEFAULT_PRESET)  # no or corrupt saved kernel
+    def window_state(self) -> object:
+        """The stored dock/toolbar state as Qt read it (None if absent)."""
+        return self.qsettings.value("window_state")
 
-    def options(self) -> tuple[PipelineSettings, str, str]:
-        """``(layer settings, colormap, levels mode)`` of last time.
+    def kernel(self) -> Kernel | None:
+        """The kernel of last time, or None if none was saved.
 
         Raises
         ------
-        ValueError, TypeError, KeyError, AttributeError
-            Nothing (readable) was saved; the caller falls back to its defaults.
+        Exception
+            The stored kernel is unusable (corrupt, or values that overflow).
         """
-        options = json.loads(self.qsettings.value("options", "", type=str))
+        if not self.qsettings.contains("kernel"):
+            return None
+        kernel = kernel_from_dict(json.loads(self._stored_text("kernel")))
+        with np.errstate(all="ignore"):  # huge weights: the check below says no
+            total = float(kernel.weights.sum()) * kernel.scale
+        if not (
+            np.all(np.isfinite(kernel.weights))
+            and math.isfinite(total)
+            and math.isfinite(kernel.bias)
+        ):
+            raise ValueError("kernel values overflow")
+        return kernel
+
+    def options(self) -> tuple[PipelineSettings, str, str] | None:
+        """``(layer settings, colormap, levels mode)`` of last time, None if none was saved.
+
+        Raises
+        ------
+        Exception
+            The stored options are unusable.
+        """
+        if not self.qsettings.contains("options"):
+            return None
+        options = json.loads(self._stored_text("options"))
         return (
             PipelineSettings(**options["layer"]),
             options["colormap"],

@@ -15,10 +15,9 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
+from core.command_line import EXIT_OK, EXIT_USAGE
 from core.models import ModelError, list_conv_layers, read_conv_layer, read_network
 from core.network import Network, NetworkError
-
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def layers_parser() -> argparse.ArgumentParser:

@@ -13,31 +13,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 1")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
-    return value
-
-
-def _error(message: str) -> None:
-    print(f"convscope: {message}", file=sys.stderr)
+from core.command_line import (
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    positive_float,
+    positive_int,
+    print_error,
+)
 
 
 def train_parser() -> argparse.ArgumentParser:
@@ -62,13 +45,11 @@ def train_parser() -> argparse.ArgumentParser:
         "a classifier head is added)",
     )
     parser.add_argument(
-        "--epochs", type=_positive_int, help="default 1, or as many as --seconds allows"
+        "--epochs", type=positive_int, help="default 1, or as many as --seconds allows"
     )
-    parser.add_argument(
-        "--seconds", type=_positive_float, help="stop after this much training time"
-    )
-    parser.add_argument("--batch", type=_positive_int, default=64)
-    parser.add_argument("--lr", type=_positive_float, default=0.002, help="learning rate")
+    parser.add_argument("--seconds", type=positive_float, help="stop after this much training time")
+    parser.add_argument("--batch", type=positive_int, default=64)
+    parser.add_argument("--lr", type=positive_float, default=0.002, help="learning rate")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, type=Path, metavar="MODEL.json")
@@ -96,7 +77,7 @@ def run_train(argv: Sequence[str]) -> int:
         network = _network_for_training(args.network, args.seed)
         train_set, test_set = load_training_data(args.data, args.seed)
     except (NetworkError, DataError) as exc:
-        _error(f"unusable {'data' if isinstance(exc, DataError) else 'network'}: {exc}")
+        print_error(f"unusable {'data' if isinstance(exc, DataError) else 'network'}: {exc}")
         return EXIT_USAGE
     if args.epochs is None:
         args.epochs = 1 if args.seconds is None else 1_000_000
@@ -129,16 +110,16 @@ def run_train(argv: Sequence[str]) -> int:
             elif isinstance(event, Finished):
                 result = event
             elif isinstance(event, Failed):
-                _error(event.message)
+                print_error(event.message)
                 result, status = event, EXIT_SOME_FAILED
     except NetworkError as exc:  # found on the first batch: the network does not fit digits
-        _error(f"unusable network: {exc}")
+        print_error(f"unusable network: {exc}")
         return EXIT_USAGE
     assert result is not None
     try:
         save_network(result.network, args.out)
     except (SaveError, OSError) as exc:
-        _error(str(exc))
+        print_error(str(exc))
         return EXIT_USAGE
     print(f"saved {args.out}", file=sys.stderr)
     if isinstance(result, Finished):
@@ -180,12 +161,12 @@ def run_evaluate(argv: Sequence[str]) -> int:
     try:
         model = _load_model(args.model)
     except NetworkError as exc:
-        _error(f"unusable model: {exc}")
+        print_error(f"unusable model: {exc}")
         return EXIT_USAGE
     try:
         data = load_evaluation_data(args.data)
     except DataError as exc:
-        _error(f"unusable data: {exc}")
+        print_error(f"unusable data: {exc}")
         return EXIT_USAGE
     result = evaluate(model, data)
     print(f"accuracy={result.accuracy:.4f} n={len(data)}")
@@ -213,7 +194,7 @@ def run_predict(argv: Sequence[str]) -> int:
     try:
         model = _load_model(args.model)
     except NetworkError as exc:
-        _error(f"unusable model: {exc}")
+        print_error(f"unusable model: {exc}")
         return EXIT_USAGE
     failures = 0
     for item in expand_inputs(args.images):
@@ -222,7 +203,7 @@ def run_predict(argv: Sequence[str]) -> int:
                 raise ValueError(item.problem)
             why = ask_why(model, load_image(item.path), polarity=args.polarity)
         except ValueError as exc:  # ImageError is a ValueError
-            _error(f"{item.path}: {getattr(exc, 'reason', exc)}")
+            print_error(f"{item.path}: {getattr(exc, 'reason', exc)}")
             failures += 1
             continue
         p = float(why.probabilities[why.predicted])

@@ -6,7 +6,10 @@ Reference outputs are computed independently: scipy's correlate2d, ReLU, an expl
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -333,3 +336,139 @@ def test_output_folder_that_cannot_be_made(capsys, tmp_path):
     status, err = apply(capsys, BOXES, kernel="outline", out=blocker / "out")
     assert status == 2
     assert "cannot create output folder" in err and str(blocker) in err
+
+
+# -- the output folder and staging files ---------------------------------------------------------
+
+
+def disk_full_after(monkeypatch, syncs: int) -> None:
+    """Let ``syncs`` fsync calls through (the write probe is one), then fail like a full disk."""
+    real = os.fsync
+    count = [0]
+
+    def fsync(fd: int) -> None:
+        count[0] += 1
+        if count[0] > syncs:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+def test_a_full_output_folder_is_found_before_the_first_input(capsys, tmp_path, monkeypatch):
+    disk_full_after(monkeypatch, 0)
+    out = tmp_path / "out"
+    inputs = [BOXES, STREET, DIGIT] * 4
+    status, err = apply(capsys, *inputs, kernel="outline", out=out)
+    assert status == 2
+    assert err == (
+        f"convscope: cannot write to output folder {out}: disk full (no space left on device)\n"
+    )
+    assert list(out.iterdir()) == []
+
+
+def test_a_disk_that_fills_mid_run_stops_with_one_line(capsys, tmp_path, monkeypatch):
+    disk_full_after(monkeypatch, 1 + 3)  # the probe, then three files fit
+    out = tmp_path / "out"
+    inputs = [BOXES, DIGIT]
+    status, err = apply(capsys, *inputs, kernel="outline", out=out, format="npy")
+    assert status == 2
+    assert err.splitlines() == [
+        f"convscope: cannot write to output folder {out}: disk full (no space left on device)"
+    ]
+    # What was written is complete; no staging file is left behind.
+    assert sorted(p.name for p in out.iterdir()) == [
+        "boxes-and-lines_conv.npy", "boxes-and-lines_pooled.npy", "digit-7_conv.npy",
+    ]  # fmt: skip
+
+
+def test_a_disk_that_fills_mid_run_stops_a_network_run_with_one_line(
+    capsys, tmp_path, monkeypatch
+):
+    disk_full_after(monkeypatch, 1 + 1)  # the probe, then one layer's file fits
+    out = tmp_path / "out"
+    status, err = apply(capsys, BOXES, DIGIT, network="two-layer-field", out=out, format="npy")
+    assert status == 2
+    assert err.splitlines() == [
+        f"convscope: cannot write to output folder {out}: disk full (no space left on device)"
+    ]
+    assert len(list(out.iterdir())) == 1  # the file that fit, whole; no staging file
+
+
+def test_a_read_only_output_folder_exits_2(capsys, tmp_path, monkeypatch):
+    real_open = open
+
+    def read_only(path, mode="r", *args, **kwargs):
+        if "w" in mode and Path(path).parent == out:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real_open(path, mode, *args, **kwargs)
+
+    out = tmp_path / "out"
+    monkeypatch.setattr("builtins.open", read_only)
+    status, err = apply(capsys, BOXES, STREET, kernel="outline", out=out)
+    assert status == 2
+    assert err == f"convscope: cannot write to output folder {out}: read-only file system\n"
+
+
+def dead_pid() -> int:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return int(done.stdout)  # that process has exited
+
+
+def test_stale_staging_files_of_ours_are_removed_and_nothing_else(capsys, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    pid = dead_pid()
+    stale = [
+        out / f".a_conv.png.convscope-{pid}-x1y2z3.tmp",
+        out / f".b.tiff.convscope-{pid}-q.tmp",
+    ]
+    busy = out / f".c_conv.png.convscope-{os.getpid()}-abc.tmp"  # a live process is writing it
+    theirs = [out / ".a_conv.png.Xy12ab.tmp", out / "notes.txt"]
+    for path in [*stale, busy, *theirs]:
+        path.write_bytes(b"x")
+    status, err = apply(capsys, BOXES, kernel="outline", out=out)
+    assert status == 0
+    assert err == f"convscope: removed 2 temporary files an interrupted run left in {out}\n"
+    assert not any(p.exists() for p in stale)
+    assert busy.exists() and all(p.exists() for p in theirs)
+
+
+KILL_SCRIPT = """
+import os, sys, time
+import main
+real_fsync, calls = os.fsync, []
+def fsync(fd):
+    calls.append(fd)
+    if len(calls) == 1:  # the write probe
+        return real_fsync(fd)
+    print("writing", flush=True)
+    time.sleep(60)  # the test kills us here, with an output's staging file written
+os.fsync = fsync
+main.main(sys.argv[1:])
+"""
+
+
+def test_a_run_killed_mid_write_is_cleaned_up_by_the_next(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = ["apply", str(BOXES), "--kernel", "outline", "--out", str(out)]
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILL_SCRIPT, *argv], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "writing\n"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=30)
+    left = [p.name for p in out.iterdir()]
+    assert len(left) == 1 and ".convscope-" in left[0]  # what a kill -9 leaves
+    done = subprocess.run([sys.executable, "main.py", *argv], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "removed 1 temporary file an interrupted run left" in done.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "boxes-and-lines_conv.png", "boxes-and-lines_pooled.png",
+    ]  # fmt: skip

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import subprocess
+import sys
+
 import cv2
 import numpy as np
 import pytest
@@ -56,3 +61,36 @@ def test_a_folder_in_the_way_is_reported_before_anything_is_written(tmp_path, ou
     with pytest.raises(SaveError, match="in the way"):
         _export(tmp_path, outputs)
     assert [p.name for p in tmp_path.iterdir()] == ["x_conv.png"]
+
+
+def test_a_full_disk_names_the_file_asked_for_once(tmp_path, outputs, monkeypatch):
+    def full(*_args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(SaveError) as caught:
+        _export(tmp_path, outputs)
+    monkeypatch.undo()
+    wanted = tmp_path / "x_input.png"
+    assert str(caught.value) == f"Cannot save {wanted}: disk full (no space left on device)"
+    assert caught.value.path == wanted
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_staging_files_of_a_killed_export_are_removed_by_the_next(tmp_path, outputs):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead_pid = int(dead.stdout)  # a process that has exited: its pid names no live process
+    stale = [
+        tmp_path / f".x_conv.png.convscope-{dead_pid}-partial.png",
+        tmp_path / f".x_conv.tif.convscope-{dead_pid}-k2j4_x.tmp",
+    ]
+    live = tmp_path / f".y.png.convscope-{os.getpid()}-partial.png"  # ours, in progress
+    other = tmp_path / ".y.png.partial.png"  # not named by us: never touched
+    for path in [*stale, live, other]:
+        path.write_bytes(b"half a file")
+    _export(tmp_path, outputs)
+    names = {p.name for p in tmp_path.iterdir()}
+    assert not names & {p.name for p in stale}
+    assert {live.name, other.name} <= names
+    assert not any("convscope-" in n for n in names - {live.name})

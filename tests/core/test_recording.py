@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import shutil
+import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -109,11 +115,13 @@ def test_unsupported_extension_raises_and_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_failed_open_leaves_no_file(tmp_path, monkeypatch):
-    # Make OpenCV refuse the codec, as a build without an encoder would.
-    monkeypatch.setitem(recording.CODECS, ".avi", "ZZZZ")
+def test_file_that_cannot_be_created_raises_and_leaves_nothing(tmp_path, monkeypatch):
+    def refuse(*_args, **_kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(recording.os, "open", refuse)
     path = tmp_path / "out.avi"
-    with pytest.raises(RecordingError, match="could not open a 'ZZZZ' writer"):
+    with pytest.raises(RecordingError, match="permission denied"):
         VideoRecorder(path, frame_size=(64, 48))
     recorder = VideoRecorder(path)
     with pytest.raises(RecordingError):
@@ -124,13 +132,25 @@ def test_failed_open_leaves_no_file(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_failed_open_keeps_an_existing_file(tmp_path, monkeypatch):
-    monkeypatch.setitem(recording.CODECS, ".avi", "ZZZZ")
+def test_file_that_cannot_be_created_keeps_an_existing_file(tmp_path, monkeypatch):
+    def refuse(*_args, **_kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(recording.os, "open", refuse)
     path = tmp_path / "precious.avi"
     path.write_bytes(b"keep me")
     with pytest.raises(RecordingError):
         VideoRecorder(path, frame_size=(64, 48))
     assert path.read_bytes() == b"keep me"
+
+
+def test_a_full_disk_refuses_to_start_and_leaves_nothing(tmp_path, monkeypatch):
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(recording.shutil, "disk_usage", lambda _p: usage._replace(free=100 * 1024))
+    for suffix in (".avi", ".mp4"):
+        with pytest.raises(RecordingError, match=r"disk full \(100 KB free\)"):
+            VideoRecorder(tmp_path / f"out{suffix}")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_close_is_idempotent(tmp_path):
@@ -211,16 +231,78 @@ def test_close_timeout_with_stuck_writer_then_finishes(tmp_path, monkeypatch):
     assert len(read_back(path)) == 1
 
 
-def test_write_failure_is_reported_and_file_still_finalized(tmp_path, monkeypatch):
+def fill_disk_after(monkeypatch, limit: int) -> dict[str, int]:
+    """Make the recorder's file behave like a disk with ``limit`` bytes free.
+
+    The write that does not fit writes what fits, then fails with ENOSPC, as a real disk does.
+    """
+    original = recording._TrackedFile.write
+    state = {"bytes": 0, "refused": 0}
+
+    def write(self, data) -> int:
+        room = limit - state["bytes"]
+        view = memoryview(data).cast("B")
+        if len(view) > room:
+            state["refused"] += 1
+            if room > 0:
+                state["bytes"] += original(self, view[:room])
+            raise OSError(errno.ENOSPC, "No space left on device")
+        state["bytes"] += original(self, view)
+        return len(view)
+
+    monkeypatch.setattr(recording._TrackedFile, "write", write)
+    return state
+
+
+@pytest.mark.parametrize("suffix", [".avi", ".mp4"])
+def test_disk_full_keeps_every_frame_written_and_says_so(tmp_path, monkeypatch, suffix):
+    state = fill_disk_after(monkeypatch, 150_000)
+    path = tmp_path / f"full{suffix}"
+    rng = np.random.default_rng(0)
+    recorder = VideoRecorder(path, fps=20.0, queue_size=200)
+    for _ in range(120):
+        recorder.submit(rng.integers(0, 256, (120, 160, 3), np.uint8))  # noise: many bytes
+    assert recorder.close(timeout=WAIT)
+    assert state["refused"] >= 1
+    assert isinstance(recorder.error, RecordingError)
+    assert str(recorder.error) == (
+        f"Cannot record to '{path}': disk full (no space left on device); "
+        f"the file keeps its first {recorder.written} frames"
+    )
+    assert 0 < recorder.written < 120
+    assert recorder.written + recorder.dropped == recorder.submitted == 120
+    # The file was cut back to its last complete frame: readable, and exactly what was counted.
+    assert path.stat().st_size <= 150_000
+    assert len(read_back(path)) == recorder.written
+
+
+@pytest.mark.parametrize("suffix", [".avi", ".mp4"])
+def test_disk_full_before_the_first_frame_leaves_no_file(tmp_path, monkeypatch, suffix):
+    fill_disk_after(monkeypatch, 0)
+    path = tmp_path / f"none{suffix}"
+    recorder = VideoRecorder(path, fps=10.0)
+    recorder.submit(flat(0))
+    assert recorder.close(timeout=WAIT)
+    assert str(recorder.error) == (
+        f"Cannot record to '{path}': disk full (no space left on device); nothing was kept"
+    )
+    assert recorder.written == 0
+    assert recorder.dropped == recorder.submitted == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_encoder_failure_is_reported_and_earlier_frames_kept(tmp_path, monkeypatch):
     path = tmp_path / "fail.avi"
     recorder = VideoRecorder(path, fps=10.0, queue_size=16)
     failed = threading.Event()
     original_write = VideoRecorder._write
+    calls = []
 
     def failing_write(self: VideoRecorder, image: np.ndarray) -> None:
-        if self.written >= 3:
+        calls.append(1)
+        if len(calls) > 3:
             failed.set()
-            raise RecordingError("disk full")
+            raise ValueError("encoder refused the frame")
         original_write(self, image)
 
     monkeypatch.setattr(VideoRecorder, "_write", failing_write)
@@ -229,34 +311,33 @@ def test_write_failure_is_reported_and_file_still_finalized(tmp_path, monkeypatc
     assert failed.wait(WAIT)
     assert recorder.close(timeout=WAIT)
     assert isinstance(recorder.error, RecordingError)
-    assert "disk full" in str(recorder.error)
+    assert "encoder refused the frame" in str(recorder.error)
     assert recorder.submit(flat(0)) is False
     assert recorder.written == 3
     assert recorder.written + recorder.dropped == recorder.submitted == 7
     assert len(read_back(path)) == 3
 
 
-def test_opencv_write_returning_false_becomes_error(tmp_path):
-    path = tmp_path / "false.avi"
-    recorder = VideoRecorder(path, frame_size=(64, 48))
+def test_written_counts_only_frames_synced_to_disk(tmp_path, monkeypatch):
+    synced = []
+    original_fsync = recording.os.fsync
 
-    class RefusingWriter:
-        def __init__(self, real: cv2.VideoWriter) -> None:
-            self.real = real
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        original_fsync(fd)
 
-        def write(self, image: np.ndarray) -> bool:
-            return False
-
-        def release(self) -> None:
-            self.real.release()
-
-    # Swap the writer before any frame reaches it; the thread reads the attribute per write.
-    recorder._writer = RefusingWriter(recorder._writer)  # type: ignore[assignment]
-    recorder.submit(flat(0))
+    monkeypatch.setattr(recording.os, "fsync", fsync)
+    monkeypatch.setattr(recording, "SYNC_SECONDS", 3600.0)  # no periodic sync in this test
+    path = tmp_path / "synced.avi"
+    recorder = VideoRecorder(path, fps=10.0, queue_size=32)
+    for i in range(10):
+        recorder.submit(flat(10 * i))
+    deadline = time.monotonic() + WAIT
+    while path.stat().st_size < 10 * 1000 and time.monotonic() < deadline:
+        time.sleep(0.01)  # the frames reach the file...
+    assert recorder.written == 0  # ...but are not counted before they are fsynced
     assert recorder.close(timeout=WAIT)
-    assert recorder.error is not None
-    assert "Failed to write frame 1" in str(recorder.error)
-    assert recorder.written == 0
+    assert synced and recorder.written == 10 == len(read_back(path))
 
 
 def test_frame_size_rounded_to_even_and_other_sizes_fitted(tmp_path):
@@ -318,3 +399,49 @@ def test_bad_arguments(tmp_path):
         recorder.submit(np.zeros((1, 1, 3), np.uint8))
     assert recorder.close()
     assert list(tmp_path.iterdir()) == []
+
+
+SCRIPT = Path(__file__).with_name("record_script.py")
+
+
+@pytest.mark.parametrize("suffix", [".avi", ".mp4"])
+def test_killed_recording_keeps_its_frames(tmp_path, suffix):
+    path = tmp_path / f"killed{suffix}"
+    child = subprocess.Popen(
+        [sys.executable, str(SCRIPT), str(path), "kill"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        for line in child.stdout:
+            submitted, written = (int(x) for x in line.split()[1::2])
+            if written >= 20:
+                break
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=WAIT)
+    readable = len(read_back(path))
+    # Everything counted is there, and at most about the last second is missing.
+    assert written <= readable <= submitted
+    assert readable >= submitted - 30
+
+
+@pytest.mark.parametrize("suffix", [".avi", ".mp4"])
+def test_real_write_limit_stops_with_a_readable_file(tmp_path, suffix):
+    # RLIMIT_FSIZE makes the kernel refuse writes past a size (EFBIG): a full disk, unprivileged.
+    path = tmp_path / f"capped{suffix}"
+    run = subprocess.run(
+        [sys.executable, str(SCRIPT), str(path), "fsize", "200000"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert "file too large" in lines[-2]
+    submitted, written = (int(x) for x in lines[-1].split()[1::2])
+    assert submitted == 300
+    assert 0 < written < 300
+    assert path.stat().st_size <= 200_000
+    assert len(read_back(path)) == written

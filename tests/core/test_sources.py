@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -208,6 +209,96 @@ def test_video_file_frames_do_not_share_memory(video):
         a, b = source.read(), source.read()
     assert a is not None and b is not None
     assert not np.shares_memory(a.image, b.image)
+
+
+def write_noise_video(path: Path, n_frames: int = 40) -> Path:
+    """An MJPG .avi of noise frames: every frame takes many bytes, so a cut loses frames."""
+    rng = np.random.default_rng(0)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 20.0, (96, 64))
+    assert writer.isOpened()
+    for _ in range(n_frames):
+        writer.write(rng.integers(0, 256, (64, 96, 3), np.uint8))
+    writer.release()
+    return path
+
+
+def read_until_error(source: VideoFileSource, limit: int = 500) -> tuple[int, str]:
+    """Read until the source raises; returns (frames read, message). Fails on a silent loop."""
+    for n in range(limit):
+        try:
+            source.read()
+        except SourceError as exc:
+            return n, str(exc)
+    raise AssertionError(f"{limit} frames read without a word: the source loops silently")
+
+
+@pytest.mark.parametrize("loop", [True, False])
+def test_video_cut_in_half_is_reported_not_looped(tmp_path, loop):
+    path = write_noise_video(tmp_path / "cut.avi")
+    os.truncate(path, path.stat().st_size // 2)
+    with VideoFileSource(path, loop=loop) as source:
+        assert source.frame_count == 40  # the header still claims all of them
+        n, message = read_until_error(source)
+    assert 10 < n < 40
+    assert message == (
+        f"Video file '{path}' ends early: only {n} of its 40 frames could be read "
+        "(the file is cut short or damaged)"
+    )
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.0])
+def test_video_truncated_while_playing_is_reported(tmp_path, keep):
+    path = write_noise_video(tmp_path / "shrinking.avi")
+    with VideoFileSource(path, loop=True) as source:
+        for _ in range(5):
+            source.read()
+        os.truncate(path, int(path.stat().st_size * keep))
+        n, message = read_until_error(source)
+    # FFmpeg may still hand out what it buffered, but never a second pass.
+    assert n <= 40
+    assert f"Video file '{path}'" in message
+    assert "changed" in message or "ends early" in message or "stopped" in message
+
+
+def test_video_removed_while_playing_is_reported(tmp_path):
+    path = write_noise_video(tmp_path / "gone.avi", n_frames=10)
+    with VideoFileSource(path, loop=True) as source:
+        source.read()
+        path.unlink()
+        n, message = read_until_error(source)
+    assert n <= 10
+    assert "was removed while playing" in message
+
+
+def test_whole_video_loops_without_complaint(tmp_path):
+    path = write_noise_video(tmp_path / "whole.avi", n_frames=10)
+    with VideoFileSource(path, loop=True) as source:
+        assert all(source.read() is not None for _ in range(35))
+
+
+def test_ffmpeg_noise_stays_off_the_terminal(tmp_path):
+    path = write_noise_video(tmp_path / "noisy.avi")
+    os.truncate(path, path.stat().st_size // 2 + 333)  # cut inside a frame: "overread"
+    code = (
+        "import sys\n"
+        "from core.sources import SourceError, VideoFileSource\n"
+        "s = VideoFileSource(sys.argv[1], loop=False)\n"
+        "s.open()\n"
+        "try:\n"
+        "    while s.read() is not None: pass\n"
+        "except SourceError as e: print(e)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCV_")}
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+    )
+    assert "ends early" in run.stdout
+    assert run.stderr == ""
 
 
 def test_missing_video_file(tmp_path):

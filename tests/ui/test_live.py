@@ -434,6 +434,49 @@ def test_recording_to_an_impossible_place_reports(qtbot, live_window, tmp_path):
     assert RecordingError  # the type the banner message comes from
 
 
+def test_disk_full_while_recording_stops_it_and_names_the_frames_kept(
+    qtbot, live_window, tmp_path, monkeypatch
+):
+    from tests.core.test_recording import fill_disk_after
+
+    window = live_window
+    assert window.live.start(SyntheticSource((200, 150)))
+    fill_disk_after(monkeypatch, 60_000)
+    path = tmp_path / "input.avi"
+    assert window.live.start_recording(path, "input")
+    recorder = window.live.recorder
+    qtbot.waitUntil(lambda: not window.live.is_recording(), timeout=WAIT_MS)
+    assert window.live.is_running()  # live mode goes on; only the recording stopped
+    text = window.banner.text()
+    assert text == (
+        f"Recording stopped: Cannot record to '{path}': disk full (no space left on device); "
+        f"the file keeps its first {recorder.written} frames"
+    )
+    assert recorder.written > 0
+    assert count_video_frames(path) == recorder.written
+    window.live.stop()
+
+
+def test_a_recording_on_a_full_disk_does_not_start_and_leaves_nothing(
+    qtbot, live_window, tmp_path, monkeypatch
+):
+    import shutil
+
+    from core import recording
+
+    window = live_window
+    assert window.live.start(SyntheticSource(SMALL))
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(recording.shutil, "disk_usage", lambda _p: usage._replace(free=4096))
+    path = tmp_path / "input.mp4"
+    assert not window.live.start_recording(path, "input")
+    assert window.banner.text() == f"Cannot record to '{path}': disk full (4 KB free)"
+    assert not window.live.is_recording()
+    assert not window.live_toolbar.record_action.isChecked()
+    assert list(tmp_path.iterdir()) == []
+    window.live.stop()
+
+
 def test_closing_the_window_while_recording_finalizes_the_file(qtbot, live_window, tmp_path):
     window = live_window
     frames = Recorder(window)

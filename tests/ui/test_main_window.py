@@ -10,6 +10,7 @@ import errno
 import json
 import os
 import threading
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -522,6 +523,27 @@ def test_disk_full_leaves_no_partial_file(window, tmp_path, monkeypatch, failing
     np.testing.assert_array_equal(np.load(old), window.processed.result.conv)
 
 
+def test_a_full_disk_message_names_the_file_asked_for_once(window, tmp_path, monkeypatch):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    messages = []
+    window.editor.message.connect(messages.append)
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    assert window.export_to(folder) == []
+    wanted = folder / "boxes-and-lines_input.png"
+    reason = "disk full (no space left on device)"
+    assert window.banner.text() == f"Nothing was saved: Cannot save {wanted}: {reason}"
+    kernel_file = folder / "k.json"
+    assert not window.editor.save_file(kernel_file)
+    monkeypatch.undo()
+    assert messages == [f"Cannot save {kernel_file}: {reason}"]
+    assert list(folder.iterdir()) == []
+
+
 # -- settings -------------------------------------------------------------------------------
 def test_settings_restore_kernel_and_options(make_window, settings):
     window = make_window()
@@ -579,7 +601,99 @@ def test_corrupt_settings_fall_back_to_defaults(make_window, tmp_path, options):
     assert window.controls.settings().stride == 1
     assert window.controls.settings().border == "zero"
     assert window.processed.result.conv.shape == (200, 200)
-    assert not window.banner.isVisible()
+    # One line says what was reset (the banner may have been hidden by then; its text stays).
+    note = window.banner.text()
+    assert note.startswith("Saved settings could not be used and were reset to defaults: ")
+    assert "kernel" in note and "\n" not in note
+
+
+def reopened(make_window, path: Path) -> MainWindow:
+    return make_window(settings_=QSettings(str(path), QSettings.Format.IniFormat))
+
+
+@pytest.mark.parametrize("weights", ["1e308", "1e200", "Infinity", "NaN"])
+def test_a_stored_kernel_with_huge_weights_never_stops_the_start(make_window, tmp_path, weights):
+    path = tmp_path / "huge.ini"
+    kernel = {"name": "huge", "weights": [[weights] * 3] * 3, "scale": 1e300, "bias": 0}
+    text = json.dumps(kernel).replace(f'"{weights}"', weights)
+    path.write_text("[General]\nkernel=" + json.dumps(text) + "\n")
+    window = reopened(make_window, path)
+    assert window.editor.kernel() == preset(DEFAULT_PRESET)
+    assert window.processed.result.conv.shape == (200, 200)
+    assert window.banner.text().endswith("reset to defaults: kernel.")
+    window.close()  # writes the settings back: the next start is clean and silent
+    again = reopened(make_window, path)
+    assert again.editor.kernel() == preset(DEFAULT_PRESET)
+    assert "reset" not in again.banner.text()
+
+
+def test_whatever_setting_the_kernel_raises_is_caught(make_window, settings, monkeypatch):
+    # Independent of how core.kernels validates: the editor itself refuses the stored kernel.
+    from ui.kernel_editor import KernelEditor
+
+    settings.setValue("kernel", json.dumps(preset("sobel-x").to_dict()))
+    real = KernelEditor.set_kernel
+
+    def refuse_sobel(self, kernel, *args, **kwargs):
+        if kernel.name == "sobel-x":
+            raise OverflowError("intermediate overflow in fsum")
+        return real(self, kernel, *args, **kwargs)
+
+    monkeypatch.setattr(KernelEditor, "set_kernel", refuse_sobel)
+    window = make_window()
+    assert window.editor.kernel() == preset(DEFAULT_PRESET)
+    assert "reset to defaults: kernel." in window.banner.text()
+
+
+def test_unknown_keys_are_dropped_not_written_back(make_window, tmp_path):
+    path = tmp_path / "junk.ini"
+    junk = "".join(f"junk{i}={'x' * 1000}\n" for i in range(500))
+    path.write_text("[General]\n" + junk + "[Other]\nmore=1\n")
+    size_before = path.stat().st_size
+    window = reopened(make_window, path)
+    window.close()
+    reread = QSettings(str(path), QSettings.Format.IniFormat)
+    assert set(reread.allKeys()) <= {
+        "geometry", "window_state", "kernel", "options", "recent_files", "last_folder"
+    }  # fmt: skip
+    assert path.stat().st_size < size_before / 20
+
+
+def test_recent_files_junk_is_trimmed(make_window, settings):
+    settings.setValue("recent_files", json.dumps(["a.png", 5, None, "x" * 10_000] + ["b"] * 50))
+    window = make_window(load=False)
+    assert window.store.recent_files() == ["a.png", *["b"] * 7]
+    assert json.loads(settings.value("recent_files")) == ["a.png", *["b"] * 7]
+
+
+@pytest.mark.parametrize("where", ["tiny", "off-screen", "garbage"])
+def test_implausible_stored_geometry_gives_the_default_window(qtbot, settings, where):
+    from PySide6.QtCore import QByteArray
+    from PySide6.QtWidgets import QWidget
+
+    probe = QWidget()
+    if where == "tiny":
+        probe.resize(120, 90)
+    else:
+        probe.resize(1600, 1000)
+        probe.move(60_000, 60_000)
+    geometry = probe.saveGeometry() if where != "garbage" else QByteArray(b"not a geometry")
+    probe.deleteLater()
+    settings.setValue("geometry", geometry)
+    window = MainWindow(settings, interactive=False)  # not the fixture: it resizes the window
+    qtbot.addWidget(window)
+    try:
+        # Usable whatever was stored: on a screen and at least MIN_WINDOW. (Qt itself moves an
+        # off-screen window back and grows one below the layout's minimum size; what remains
+        # too small is reset.)
+        frame = window.frameGeometry()
+        assert any(sc.availableGeometry().intersects(frame) for sc in QApplication.screens())
+        assert window.width() >= 640 and window.height() >= 400
+        if where == "garbage":
+            assert (window.width(), window.height()) == (1600, 1000)
+            assert "reset to defaults: geometry." in window.banner.text()
+    finally:
+        window.shutdown()
 
 
 def test_per_channel_maps_say_the_colormap_does_not_apply(window):

@@ -175,7 +175,7 @@ def test_paste_still_takes_a_plain_image_and_says_when_there_is_nothing(window):
     window.paste_image()
     settle(window)
     assert window.loaded.name == "pasted image" and window.loaded.image.shape[:2] == (20, 30)
-    QGuiApplication.clipboard().setMimeData(QMimeData())
+    QGuiApplication.clipboard().clear()
     window.paste_image()
     assert "no image or file" in window.banner.text()
 

@@ -17,6 +17,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from core.images import SaveError
 from core.kernel_math import (
     WEIGHT_LIMIT,
     he_random_weights,
@@ -156,7 +157,9 @@ class KernelEditor(QWidget):
         try:
             save_kernel(path, self._kernel)
         except (KernelError, OSError, ValueError) as exc:
-            self._report_error("Could not save the kernel", f"{path}: {exc}")
+            # A SaveError already reads "Cannot save PATH: reason"; say the path only once.
+            text = str(exc) if isinstance(exc, SaveError) else f"Cannot save {path}: {exc}"
+            self._report_error("Could not save the kernel", text)
             return False
         self._last_dir = str(Path(path).parent)
         self.message.emit(f"Saved kernel to {path}")

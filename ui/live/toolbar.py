@@ -387,7 +387,7 @@ class LiveToolbar(QToolBar):
                 self._window,
                 "Record to video file",
                 str(default),
-                "MJPG video (*.avi);;MPEG-4 video (*.mp4)",
+                "Motion-JPEG video (*.avi);;H.264 video (*.mp4)",
             )
             if path:
                 self._store.remember_folder(Path(path).parent)
