@@ -136,3 +136,26 @@ def test_throttled_histogram_defers_until_flushed(qapp, float_map):
     assert empty is None or len(empty) == 0
     histogram.flush()
     assert len(histogram.plot.getData()[1]) > 0
+
+
+def test_no_other_ui_module_touches_these_internals():
+    import re
+    from pathlib import Path
+
+    import ui.pg_internals
+
+    private = re.compile(
+        r"_renderRequired|_unrenderable|\.imageItem\b|functions_qimage|\.qimage\b"
+        r"|sigImageChanged\.(dis)?connect|\.plot\.setData"
+    )
+    root = Path(ui.pg_internals.__file__).parent
+    offenders = [
+        f"{path.relative_to(root.parent)}:{n}"
+        for path in root.rglob("*.py")
+        if path.name != "pg_internals.py"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if private.search(line)
+    ]
+    assert offenders == [], "pyqtgraph internals outside ui/pg_internals.py: " + ", ".join(
+        offenders
+    )
