@@ -382,9 +382,7 @@ def test_a_disk_that_fills_mid_run_stops_with_one_line(capsys, tmp_path, monkeyp
     ]  # fmt: skip
 
 
-def test_a_disk_that_fills_mid_run_stops_a_network_run_with_one_line(
-    capsys, tmp_path, monkeypatch
-):
+def test_a_disk_that_fills_mid_run_stops_a_network_run_with_one_line(capsys, tmp_path, monkeypatch):
     disk_full_after(monkeypatch, 1 + 1)  # the probe, then one layer's file fits
     out = tmp_path / "out"
     status, err = apply(capsys, BOXES, DIGIT, network="two-layer-field", out=out, format="npy")
