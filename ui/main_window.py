@@ -40,6 +40,8 @@ from ui.kernel_editor import KernelEditor
 from ui.live import LiveController, LiveToolbar
 from ui.menus import build_menus, rebuild_recent_menu
 from ui.messages import Messages
+from ui.network_actions import NetworkActions
+from ui.network_dock import NetworkDock
 from ui.pane_group import PaneGroup
 from ui.panes import ImagePane
 from ui.restore import restore_session
@@ -94,8 +96,18 @@ class MainWindow(QMainWindow):
             interactive=interactive,
         )
         self.loader, self.worker = self.workbench.loader, self.workbench.worker
+        self.network_dock = NetworkDock(self.workbench)
 
         self._build_layout()
+        self.network = NetworkActions(
+            self.workbench,
+            self.network_dock,
+            self.network_frame,
+            self.editor,
+            self.store,
+            self.messages,
+            self,
+        )
         self._add_pane_menus()
         self.recent_menu = build_menus(self)
         self.live_toolbar = LiveToolbar(self.live, self, self.workbench, self.store)
@@ -114,7 +126,7 @@ class MainWindow(QMainWindow):
         self.workbench.result_changed.connect(self._on_result_changed)
         self.workbench.outputs_cleared.connect(lambda _state: self.timing.setText(""))
         self.workbench.idle.connect(self.idle)
-        for worker in (self.loader, self.worker):
+        for worker in (self.loader, self.worker, self.workbench.network.worker):
             worker.busy_changed.connect(self._on_busy_changed)
         self._restore_settings()
 
@@ -169,6 +181,22 @@ class MainWindow(QMainWindow):
             docks.append(dock)
         self.resizeDocks(docks, [430, 400], Qt.Orientation.Vertical)
         self.resizeDocks(docks[:1], [330], Qt.Orientation.Horizontal)
+        # The network being explored, under the panes (a selected map shows large in the
+        # convolution pane, over its input pixels); hidden until a network is chosen.
+        frame = QDockWidget("Network: every layer's maps (click a map or a filter)", self)
+        frame.setObjectName("network")
+        frame.setWidget(self.network_dock)
+        frame.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        # The right-hand docks keep the window's full height; the network goes under the panes.
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, frame)
+        self.resizeDocks([frame], [380], Qt.Orientation.Vertical)
+        frame.hide()
+        self.network_frame = frame
 
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
@@ -365,8 +393,10 @@ class MainWindow(QMainWindow):
 
     # -- shutdown --------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Stop live mode (threads, recording) and both workers (idempotent)."""
+        """Stop live mode (threads, recording), the Train window and every worker
+        (idempotent)."""
         self.live.shutdown()
+        self.network.shutdown()
         self._busy_timer.stop()
         self.workbench.shutdown()
 

@@ -1,4 +1,4 @@
-"""The main window's menu bar (File, Edit, View, Help); the Live menu is the live toolbar's.
+"""The main window's menu bar (File, Edit, View, Network, Help); Live is the live toolbar's.
 
 Every entry calls a public method of the window (or of the object it names), so the menus can
 be read as the list of what the window offers.
@@ -117,6 +117,32 @@ def build_menus(window: MainWindow) -> QMenu:
         "Save the kernel's weights to a JSON file.",
     )
     file_menu.addSeparator()
+    network = window.network
+    add_action(
+        window,
+        file_menu,
+        "Open &network...",
+        network.open_dialog,
+        None,
+        "Open a network JSON file into the Network dock.",
+    )
+    add_action(
+        window,
+        file_menu,
+        "Save net&work...",
+        network.save_dialog,
+        None,
+        "Save the Network dock's network as JSON (weights included).",
+    )
+    add_action(
+        window,
+        file_menu,
+        "&Import model...",
+        lambda _=False: network.import_model(),
+        None,
+        "Import conv layers from a Keras, PyTorch, ONNX, safetensors or NumPy model file.",
+    )
+    file_menu.addSeparator()
     add_action(
         window,
         file_menu,
@@ -148,6 +174,8 @@ def build_menus(window: MainWindow) -> QMenu:
         "Map each pane's full value range onto its colormap again.",
     )
 
+    _build_network_menu(window, bar.addMenu("&Network"))
+
     help_menu = bar.addMenu("&Help")
     add_action(
         window,
@@ -158,6 +186,48 @@ def build_menus(window: MainWindow) -> QMenu:
         "Convolution, activation and pooling explained with the lecture's examples.",
     )
     return recent_menu
+
+
+def _build_network_menu(window: MainWindow, menu: QMenu) -> None:
+    """Example networks (each with its lesson), the kernel as a network, training."""
+    network = window.network
+    menu.setToolTipsVisible(True)
+    for name, lesson in network.presets():
+        add_action(
+            window,
+            menu,
+            f"Example: {name}",
+            lambda _=False, n=name: network.show_preset(n),
+            None,
+            lesson,
+        )
+    menu.addSeparator()
+    add_action(
+        window,
+        menu,
+        "From the current &kernel",
+        lambda _=False: network.from_kernel(),
+        None,
+        "The single kernel as a network: its conv, activation and pool, ready to grow.",
+    )
+    add_action(
+        window,
+        menu,
+        "Show the kernel's &convolution",
+        lambda _=False: network.show_kernel_output(),
+        None,
+        "The convolution pane shows the kernel's output again instead of a network map.",
+    )
+    menu.addAction(window.network_frame.toggleViewAction())
+    menu.addSeparator()
+    add_action(
+        window,
+        menu,
+        "&Train a digit classifier...",
+        lambda _=False: network.open_train(),
+        None,
+        "Train the network on handwritten digits; use the learned filters here.",
+    )
 
 
 def rebuild_recent_menu(window: MainWindow, menu: QMenu, recent: list[str]) -> None:

@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, QTimer
 
 from core.display import resolve_colormap
 from core.inputs import LoadedImage
+from core.network.display import NetworkResult
 from core.preview import PaneView, Processed
 from ui.panes import ImagePane
 from ui.workbench import Workbench
@@ -70,6 +71,11 @@ class PaneGroup(QObject):
         workbench.input_changed.connect(self._on_input_changed)
         workbench.result_changed.connect(self.show_processed)
         workbench.outputs_cleared.connect(self.clear_outputs)
+        #: The network run whose selected map the convolution pane shows, or None (the
+        #: kernel's convolution).
+        self.network_map: NetworkResult | None = None
+        workbench.network.result_changed.connect(self.show_network_map)
+        workbench.network.cleared.connect(lambda _why: self.show_network_map(None))
 
     # -- drawing -----------------------------------------------------------------------------
     def _on_input_changed(self, loaded: LoadedImage, same_size: bool) -> None:
@@ -111,8 +117,30 @@ class PaneGroup(QObject):
     def show_views(self, processed: Processed) -> None:
         """The result's float maps in the output panes, at the window's colours and levels."""
         geom = processed.result.geometry
-        self.show_view(self.conv_pane, processed.conv, geom.conv.rect)
+        if self.network_map is None:  # else the pane shows the network's selected map
+            self.show_view(self.conv_pane, processed.conv, geom.conv.rect)
         self.show_view(self.pooled_pane, processed.pooled, (geom.pooled or geom.conv).rect)
+
+    def show_network_map(self, result: NetworkResult | None) -> None:
+        """The network map the person selected, large in the convolution pane and placed over
+        the input pixels it came from; None (or no selection) brings the kernel's back."""
+        if result is None or result.selected_view is None or result.request.selected is None:
+            had_map, self.network_map = self.network_map is not None, None
+            if had_map:  # the kernel's convolution again
+                processed = self._workbench.processed
+                if processed is not None:
+                    self.show_processed(processed)
+                else:
+                    self.conv_pane.set_data(None)
+                    self.conv_pane.set_title("Convolution")
+            return
+        self.network_map = result
+        index, channel = result.request.selected
+        output = result.outputs[index]
+        h, w, count = output.map.shape
+        channel = min(max(channel, 0), count - 1)
+        self.conv_pane.set_title(f"{output.name} · map {channel} of {count} · {w}x{h}")
+        self.show_view(self.conv_pane, result.selected_view, output.geometry.rect)
 
     def show_view(self, pane: ImagePane, view: PaneView, rect) -> None:
         mode = self._workbench.levels_mode()

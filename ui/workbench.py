@@ -7,9 +7,11 @@ pane group, the hover controller, the main window's labels) observe its signals;
 writes its state. The live controller hands it each frame through :meth:`set_live_input` and
 :meth:`show_result`, exactly as the still engine does.
 
-Only the result's *type* is engine specific: today a :class:`core.preview.Processed` (one
-layer); a network engine will publish its own result (a list of layer outputs) through the same
-``result_changed`` signal, and views that do not know a result's type ignore it.
+Only the result's *type* is engine specific: ``result_changed`` carries the single layer's
+:class:`core.preview.Processed`; the network engine (:attr:`Workbench.network`, a
+:class:`~ui.network_engine.NetworkEngine`) runs the network being explored on the same input
+and publishes a :class:`core.network.display.NetworkResult` through its own
+``result_changed``, which the network dock and the convolution pane (a selected map) observe.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from core.preview import Processed
 from ui.controls import ControlPanel
 from ui.kernel_editor import KernelEditor
 from ui.messages import Messages
+from ui.network_engine import NetworkEngine
 from ui.worker import LatestWinsWorker
 
 __all__ = ["LiveEngine", "Workbench"]
@@ -96,6 +99,10 @@ class Workbench(QObject):
         self.loader.failed.connect(self._on_load_failed)
         self.worker.finished.connect(self._on_processed)
         self.worker.failed.connect(self._on_process_failed)
+        # The network being explored runs beside the single layer, on the same input.
+        self.network = NetworkEngine(messages, self)
+        self.network.result_changed.connect(self._emit_idle_if_done)
+        self.network.cleared.connect(self._emit_idle_if_done)
         # The only listener of the edit signals: it routes each edit to the active engine.
         editor.kernel_changed.connect(self._on_layer_edited)
         controls.changed.connect(self._on_layer_edited)
@@ -173,6 +180,7 @@ class Workbench(QObject):
         self._messages.show_status(f"Opened {loaded.name} ({w}x{h})")
         if self._live_running():  # the opened image replaces live mode
             self._live.stop("Live mode stopped: an image was opened.")
+        self.network.set_input(loaded.image, self.computed_levels_mode())
         self.request_update()
 
     def _on_load_failed(self, _job, message: str) -> None:
@@ -259,13 +267,14 @@ class Workbench(QObject):
 
     # -- busy and idle -----------------------------------------------------------------------
     def is_idle(self) -> bool:
-        return not (self.loader.is_busy() or self.worker.is_busy())
+        return not (self.loader.is_busy() or self.worker.is_busy() or self.network.is_busy())
 
-    def _emit_idle_if_done(self) -> None:
+    def _emit_idle_if_done(self, *_args) -> None:
         if self.is_idle():
             self.idle.emit()
 
     def shutdown(self) -> None:
-        """Stop both workers (idempotent)."""
+        """Stop every worker (idempotent)."""
         self.loader.stop()
         self.worker.stop()
+        self.network.shutdown()

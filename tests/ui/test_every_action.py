@@ -38,6 +38,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.kernels import Kernel, load_kernel, preset
+from core.network import load_network, save_network
+from core.network.presets import FIELD_EXAMPLE, KERAS_EXAMPLE, build_preset, list_presets
 from resources import DEFAULT_SAMPLE, SAMPLES
 from ui.app import wait_until_idle
 from ui.main_window import MainWindow
@@ -572,6 +574,108 @@ def _menu_redo(ctx: Context, item) -> None:
     _check_undo_redo(ctx, ctx.window.editor.undo_action, item)
 
 
+def _check_open_network(ctx: Context, item) -> None:
+    window = ctx.window
+    before = window.network_dock.network()
+    ctx.dialogs.answer("open", ("", ""))
+    click(item)
+    assert window.network_dock.network() is before
+    bad = ctx.tmp / "bad-network.json"
+    bad.write_text('{"layers": [{"type": "conv", "weights": "nope"}]}', encoding="utf-8")
+    ctx.dialogs.answer("open", (str(bad), ""))
+    click(item)
+    assert window.network_dock.network() is before
+    assert not window.banner.isHidden() and "bad-network.json" in window.banner.text()
+    good = ctx.tmp / "good-network.json"
+    save_network(build_preset(FIELD_EXAMPLE), good)
+    ctx.dialogs.answer("open", (str(good), ""))
+    click(item)
+    ctx.settle()
+    opened = window.network_dock.network()
+    assert [layer.name for layer in opened.layers] == [
+        layer.name for layer in build_preset(FIELD_EXAMPLE).layers
+    ]
+    assert not window.network_frame.isHidden()
+    result = window.workbench.network.result
+    assert result is not None and result.network is opened
+
+
+def _check_save_network(ctx: Context, item) -> None:
+    window = ctx.window
+    window.network.show_preset(KERAS_EXAMPLE)
+    ctx.dialogs.answer("save", (str(ctx.tmp / "mine-network"), "ConvScope network (*.json)"))
+    click(item)
+    saved = load_network(ctx.tmp / "mine-network.json")
+    np.testing.assert_array_equal(
+        saved.layers[0].weights, window.network_dock.network().layers[0].weights
+    )
+
+
+def _check_import_model(ctx: Context, item) -> None:
+    from core.models import read_network
+    from ui.model_import import ImportModelDialog
+
+    model = Path(__file__).parents[1] / "core" / "models" / "fixtures" / "model.onnx"
+
+    def exec_(dialog):  # the person waits for the pictures, then imports the chain
+        dialog.show()
+        ctx.qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=WAIT_MS)
+        dialog.chain_button.click()
+        return dialog.result()
+
+    ctx.dialogs.answer("open", (str(model), ""))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ImportModelDialog, "exec", exec_)
+        click(item)
+    ctx.settle()
+    imported = ctx.window.network_dock.network()
+    expected = read_network(model)
+    assert [layer.name for layer in imported.layers] == [layer.name for layer in expected.layers]
+    np.testing.assert_array_equal(imported.layers[0].weights, expected.layers[0].weights)
+    assert not ctx.window.network_frame.isHidden()
+
+
+def _check_preset(ctx: Context, label: str, item) -> None:
+    name = label.removeprefix("Network/Example: ")
+    click(item)
+    ctx.settle()
+    window = ctx.window
+    expected = build_preset(name)
+    shown = window.workbench.network.result
+    assert not window.network_frame.isHidden()
+    assert [layer.name for layer in shown.network.layers] == [lay.name for lay in expected.layers]
+    assert window.network_dock.view.layer_count() == len(expected.layers)
+    assert item.toolTip() == dict(list_presets())[name]
+
+
+def _check_from_kernel(ctx: Context, item) -> None:
+    window = ctx.window
+    window.editor.set_kernel(preset("sobel-x"))
+    ctx.settle()
+    click(item)
+    ctx.settle()
+    result = window.workbench.network.result
+    conv = result.network.layers[0]
+    np.testing.assert_array_equal(conv.weights[0, 0], preset("sobel-x").effective)
+    # The one-layer network computes what the single-kernel workbench shows.
+    np.testing.assert_allclose(
+        result.outputs[0].map[:, :, 0], window.processed.result.conv, atol=1e-5
+    )
+
+
+def _check_show_kernel_output(ctx: Context, item) -> None:
+    window = ctx.window
+    window.network.show_preset(KERAS_EXAMPLE)
+    ctx.settle()
+    window.network_dock.select_map(0, 3)
+    ctx.settle()
+    assert window.pane_group.network_map is not None
+    click(item)
+    ctx.settle()
+    assert window.pane_group.network_map is None
+    assert window.conv_pane.title.text.startswith("Convolution")
+
+
 def _transformed(fn) -> Callable[[Kernel], Kernel]:
     return lambda k: k.with_weights(fn(k.weights))
 
@@ -587,6 +691,11 @@ EXPECTED: dict[str, Callable[[Context, object], None]] = {
     "File/Load kernel...": _check_load_kernel,
     "File/Save kernel...": _check_save_kernel,
     "File/Quit": _check_quit,
+    "File/Open network...": _check_open_network,
+    "File/Save network...": _check_save_network,
+    "File/Import model...": _check_import_model,
+    "Network/From the current kernel": _check_from_kernel,
+    "Network/Show the kernel's convolution": _check_show_kernel_output,
     "Edit/Undo": _menu_undo,
     "Edit/Redo": _menu_redo,
     "View/Fit image": _check_fit,
@@ -617,10 +726,13 @@ EXPECTED: dict[str, Callable[[Context, object], None]] = {
     "Editor/Save…": _check_editor_save,
 }
 # Whole families, found by where they live: each opens what it names.
-PREFIXES = ("File/Open sample/", "File/Open recent/")
+PREFIXES = ("File/Open sample/", "File/Open recent/", "Network/Example: ")
 
 
 def _check_opens_named_file(ctx: Context, label: str, item) -> None:
+    if label.startswith("Network/Example: "):
+        _check_preset(ctx, label, item)
+        return
     click(item)
     ctx.settle()
     prefix = next(p for p in PREFIXES if label.startswith(p))
@@ -676,6 +788,8 @@ def test_the_table_of_effects_names_only_actions_that_exist(context):
     labels = {label for label, _ in discover(context.window)}
     assert set(EXPECTED) - labels == set()
     assert any(label.startswith("File/Open sample/") for label in labels)
+    examples = {label for label in labels if label.startswith("Network/Example: ")}
+    assert {f"Network/Example: {name}" for name, _ in list_presets()} == examples
 
 
 def test_a_new_action_is_found_and_triggered(context):

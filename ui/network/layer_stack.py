@@ -79,9 +79,12 @@ class LayerStackEditor(QWidget):
         """The network as it stands."""
         return self.document.network()
 
-    def set_network(self, network: Network, text: str = "Replace network") -> bool:
-        """Replace the whole network as one undoable action (emits ``networkChanged``)."""
-        return self.document.set_network(network, text)
+    def set_network(
+        self, network: Network, text: str = "Replace network", *, check_fit: bool = True
+    ) -> bool:
+        """Replace the whole network as one undoable action (emits ``networkChanged``); see
+        :meth:`NetworkDocument.set_network`."""
+        return self.document.set_network(network, text, check_fit=check_fit)
 
     def set_input(self, shape: tuple[int, int], channels: int) -> None:
         """Tell the editor the input's (H, W) and channels: shapes and fields follow it, and

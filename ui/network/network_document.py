@@ -117,9 +117,12 @@ class NetworkDocument(QObject):
 
     # ------------------------------------------------------------------ edits
 
-    def set_network(self, network: Network, text: str = "Replace network") -> bool:
-        """Replace the whole network as one undoable edit."""
-        return self._push(network, text, 0)
+    def set_network(
+        self, network: Network, text: str = "Replace network", *, check_fit: bool = True
+    ) -> bool:
+        """Replace the whole network as one undoable edit. ``check_fit=False`` takes it even
+        if it cannot run on the input (a file or example the person chose: they see why)."""
+        return self._push(network, text, 0, check_fit=check_fit)
 
     def add(self, kind: str, position: int, bank: str | None = None) -> bool:
         """Insert a new layer at ``position``: ``conv`` (He-random), ``bank`` (a named filter
