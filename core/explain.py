@@ -1,7 +1,9 @@
 """The lecture's "sum of 9 multiplications" for one convolution output pixel.
 
 Rebuilds, from the input alone, the k x k values the kernel saw (padding included), the
-weights applied, their products and the sum, so the inspector can show the arithmetic.
+weights applied, their products and the sum, so the inspector can show the arithmetic. For a
+network's conv unit (:func:`explain_conv_unit`) the sum runs over every input channel: one
+sum per channel, then their total plus the bias.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.network.layers import ConvLayer
+from core.ops import effective_kernel_size, padding_amounts
 from core.pipeline import PipelineResult
 
 
@@ -100,3 +104,59 @@ def explain_pool(result: PipelineResult, row: int, col: int) -> PoolExplanation:
         winner = (int(r), int(c))
     output = np.asarray(result.pooled[row, col], dtype=np.float64)
     return PoolExplanation(row, col, settings.pool_mode, values, top, left, output, winner)
+
+
+@dataclass(frozen=True, eq=False)
+class ConvUnitExplanation:
+    """The sum behind one unit of a network's conv layer, input channel by input channel.
+
+    ``per_channel[c]`` is the sum of the products of input channel ``c``'s window with the
+    filter's slice for ``c``; the unit is their total plus the filter's bias.
+    """
+
+    layer: str
+    channel: int  # the output channel (the map)
+    row: int
+    col: int
+    values: np.ndarray  # (kh, kw, C): the layer's input under the taps (0 where zero-padded)
+    weights: np.ndarray  # (kh, kw, C): the filter, one slice per input channel
+    per_channel: np.ndarray  # (C,) float64
+    bias: float
+
+    @property
+    def total(self) -> float:
+        """The unit's value: every channel's sum, plus the bias."""
+        return float(self.per_channel.sum() + self.bias)
+
+
+def explain_conv_unit(
+    source: np.ndarray, layer: ConvLayer, channel: int, row: int, col: int
+) -> ConvUnitExplanation:
+    """Rebuild unit (``row``, ``col``) of map ``channel`` of ``layer`` from its input alone.
+
+    Parameters
+    ----------
+    source : np.ndarray
+        The layer's input, (H, W, C) (or (H, W) for one channel): the previous layer's
+        output, or the image as the network's first layer saw it.
+    layer : ConvLayer
+        The conv layer (its padding, stride, dilation and border are honoured).
+    """
+    x = source[:, :, None] if source.ndim == 2 else source
+    kh, kw = layer.kernel_size
+    d = layer.dilation
+    pads = [
+        padding_amounts(n, effective_kernel_size(k, d), layer.stride, layer.padding)[0]
+        for n, k in zip(x.shape[:2], (kh, kw), strict=True)
+    ]
+    top, left = row * layer.stride - pads[0], col * layer.stride - pads[1]
+    rows, zero_r = _source_index(top + d * np.arange(kh), x.shape[0], layer.border)
+    cols, zero_c = _source_index(left + d * np.arange(kw), x.shape[1], layer.border)
+    values = x[np.ix_(rows, cols)].astype(np.float64)
+    values[zero_r[:, None] | zero_c[None, :]] = 0.0
+    weights = np.asarray(layer.weights[channel], dtype=np.float64).transpose(1, 2, 0)
+    per_channel = (values * weights).sum(axis=(0, 1))
+    bias = float(layer.bias[channel])
+    return ConvUnitExplanation(
+        layer.name, channel, row, col, values, weights, per_channel, bias
+    )

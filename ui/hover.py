@@ -13,7 +13,9 @@ import math
 import numpy as np
 from PySide6.QtCore import QObject
 
-from core.explain import explain_pixel, explain_pool
+from core.explain import explain_conv_unit, explain_pixel, explain_pool
+from core.network import ConvLayer
+from core.network.display import NetworkResult
 from core.preview import tidy
 from ui.inspector import Inspector
 from ui.pane_group import PaneGroup
@@ -61,6 +63,33 @@ class HoverController(QObject):
         workbench.input_changed.connect(self.refresh)
         workbench.outputs_cleared.connect(self.refresh)
 
+    # -- a unit of the network (the Network dock's maps, or the large map pane) -------------
+    def hover_unit(self, layer_index: int, channel: int, row: int, col: int) -> dict:
+        """Show unit (``row``, ``col``) of map ``channel`` of the network's layer
+        ``layer_index``: its receptive field on the input, its size in the readout, and for a
+        conv unit the sum behind it in the inspector. Returns what was shown (tests)."""
+        result = self._workbench.network.result
+        shown: dict = {}
+        if result is None or not 0 <= layer_index < len(result.outputs):
+            return shown
+        output = result.outputs[layer_index]
+        if output.geometry is None:  # a vector (flatten, dense): no place in the image
+            self._panes.input_pane.show_field(None)
+            return shown
+        top, left, height, width = output.geometry.receptive_field(row, col)
+        self._panes.input_pane.show_field((left, top, width, height))
+        self._panes.input_pane.set_readout(
+            f"{output.name} [{row}, {col}] sees {height}x{width} input pixels"
+        )
+        shown["field"] = (top, left, height, width)
+        explanation = _explain_unit(result, layer_index, channel, row, col)
+        if explanation is not None:
+            self._inspector.show_conv_unit(explanation)
+            shown["sum"] = explanation
+        else:
+            self._inspector.clear()
+        return shown
+
     def _on_hovered(self, source: ImagePane, pos) -> None:
         if pos is None or self._workbench.loaded is None:
             if source is self._source:
@@ -68,6 +97,20 @@ class HoverController(QObject):
             return
         self._source = source
         self.hover_at(pos.x(), pos.y(), source)
+
+    def _hover_network_map(self, network: NetworkResult, x, y, source, shown: dict) -> None:
+        """The large network map under (x, y): its marker and value, and when it is the
+        hovered pane, its unit's field and sum."""
+        index, channel = network.request.selected
+        output = network.outputs[index]
+        channel = min(max(channel, 0), output.map.shape[2] - 1)
+        geometry = output.geometry
+        idx = geometry.index_at(x, y)
+        magnitude = network.selected_view.magnitude
+        conv_pane = self._panes.conv_pane
+        _mark(conv_pane, geometry, idx, output.map[:, :, channel], magnitude, "conv", shown)
+        if source is conv_pane and idx is not None:
+            shown.update(self.hover_unit(index, channel, *idx))
 
     def refresh(self, *_args) -> None:
         """Show the hovered point's values again: the image or the result under it changed."""
@@ -114,9 +157,15 @@ class HoverController(QObject):
             self._inspector.clear()
             return shown
         result, geom = processed.result, processed.result.geometry
+        network_map = self._panes.network_map
+        if network_map is not None:  # the convolution pane shows a network map
+            self._hover_network_map(network_map, x, y, source, shown)
+            if source is conv_pane:
+                return shown
         conv_idx = geom.conv.index_at(x, y)
         magnitude = processed.conv.magnitude
-        _mark(conv_pane, geom.conv, conv_idx, result.conv, magnitude, "conv", shown)
+        if network_map is None:
+            _mark(conv_pane, geom.conv, conv_idx, result.conv, magnitude, "conv", shown)
         second = geom.pooled or geom.conv
         second_data = result.pooled if result.pooled is not None else result.activated
         pooled_idx = second.index_at(x, y)
@@ -140,6 +189,15 @@ class HoverController(QObject):
         elif conv_idx is not None:
             self._inspector.show_explanation(explain_pixel(result, *conv_idx))
         return shown
+
+
+def _explain_unit(result: NetworkResult, layer_index: int, channel: int, row: int, col: int):
+    """The conv unit's sum rebuilt from the layer's input, or None (not a conv layer)."""
+    layer = result.outputs[layer_index].layer
+    if not isinstance(layer, ConvLayer):
+        return None
+    source = result.image if layer_index == 0 else result.outputs[layer_index - 1].map
+    return explain_conv_unit(source, layer, channel, row, col)
 
 
 def _mark(pane, geom, idx, data, magnitude, key, shown) -> None:

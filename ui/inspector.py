@@ -13,7 +13,7 @@ from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
-from core.explain import PixelExplanation, PoolExplanation
+from core.explain import ConvUnitExplanation, PixelExplanation, PoolExplanation
 from core.preview import tidy
 from ui.kernel_editor import weight_colors
 
@@ -72,6 +72,31 @@ def pool_lines(exp: PoolExplanation, magnitude: float = 0.0) -> tuple[str, list[
     return f"{exp.mode.capitalize()} pool pixel [{exp.row}, {exp.col}]", notes, total
 
 
+MAX_CHANNEL_LINES = 12  # a 32-channel sum lists the first ones, then says how many more
+
+
+def conv_unit_lines(exp: ConvUnitExplanation) -> tuple[str, list[str], str]:
+    """(heading, notes, total) for a network conv unit: one sum per input channel, then the
+    total plus the bias."""
+    kh, kw, count = exp.weights.shape
+    magnitude = float(np.abs(exp.per_channel).sum()) + abs(exp.bias)
+    notes = [f"{kh}x{kw} filter over {count} input channel{'s' if count > 1 else ''}:"]
+    for c, value in enumerate(exp.per_channel[:MAX_CHANNEL_LINES]):
+        text = f"{tidy(float(value), magnitude):.4g}"
+        notes.append(f"channel {c}: sum of {kh * kw} products = {text}")
+    if count > MAX_CHANNEL_LINES:
+        rest = float(exp.per_channel[MAX_CHANNEL_LINES:].sum())
+        notes.append(
+            f"channels {MAX_CHANNEL_LINES}-{count - 1}: together {tidy(rest, magnitude):.4g}"
+        )
+    total = (
+        f"total {tidy(float(exp.per_channel.sum()), magnitude):.4g} + bias {exp.bias:.4g}"
+        f" = {tidy(exp.total, magnitude):.4g}"
+    )
+    heading = f"{exp.layer} map {exp.channel}, unit [{exp.row}, {exp.col}]"
+    return heading, notes, total
+
+
 class _Arithmetic(QWidget):
     """The heading, then input, x weights, = products as grids of numbers, then the sum:
     one column, so it fits a narrow dock and scrolls down for large kernels."""
@@ -89,7 +114,9 @@ class _Arithmetic(QWidget):
         self.bold.setBold(True)
 
     def set_explanation(
-        self, exp: PixelExplanation | PoolExplanation | None, magnitude: float = 0.0
+        self,
+        exp: PixelExplanation | PoolExplanation | ConvUnitExplanation | None,
+        magnitude: float = 0.0,
     ) -> None:
         self._grids = []
         if isinstance(exp, PoolExplanation):
@@ -97,6 +124,20 @@ class _Arithmetic(QWidget):
             values = exp.values[:, :, 0] if exp.values.ndim == 3 else exp.values
             texts = [[f"{tidy(float(v), magnitude):.3g}" for v in row] for row in values]
             self._grids.append(_Grid("", "activated values", texts, None, exp.winner))
+            self._relayout()
+            return
+        if isinstance(exp, ConvUnitExplanation):
+            self._lines = conv_unit_lines(exp)
+            if exp.weights.shape[2] == 1 and max(exp.weights.shape[:2]) <= MAX_GRID:
+                values, weights = exp.values[:, :, 0], exp.weights[:, :, 0]
+                products = values * weights
+                for sign, title, grid, tint in (
+                    ("", "input", values, None),
+                    ("\u00d7", "weights", weights, None),
+                    ("=", "products", products, products),
+                ):
+                    texts = [[f"{v:.3g}" for v in row] for row in grid]
+                    self._grids.append(_Grid(sign, title, texts, tint))
             self._relayout()
             return
         self._lines = None if exp is None else explanation_lines(exp)
@@ -264,6 +305,12 @@ class Inspector(QWidget):
         heading, notes, total = pool_lines(exp, magnitude)
         self._text = "\n".join([heading, *notes, total])
         self._arithmetic.set_explanation(exp, magnitude)
+
+    def show_conv_unit(self, exp: ConvUnitExplanation) -> None:
+        """The sum behind a network conv unit: per input channel, then the total + bias."""
+        heading, notes, total = conv_unit_lines(exp)
+        self._text = "\n".join([heading, *notes, total])
+        self._arithmetic.set_explanation(exp)
 
     def text(self) -> str:
         """What the inspector says, as plain text (the grids aside)."""

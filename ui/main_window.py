@@ -122,6 +122,8 @@ class MainWindow(QMainWindow):
         self.editor.file_done.connect(lambda: self.banner.resolve("kernel"))
         for pane in self.pane_group.outputs:  # the input's contrast is its own
             pane.levels_edited.connect(self.workbench.levels_edited)
+        self.network_dock.view.unitHovered.connect(self.hover.hover_unit)
+        self.network_dock.view.hoverLeft.connect(self.hover.clear)
         self.workbench.input_changed.connect(self._on_input_changed)
         self.workbench.result_changed.connect(self._on_result_changed)
         self.workbench.outputs_cleared.connect(lambda _state: self.timing.setText(""))

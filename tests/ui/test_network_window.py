@@ -1,0 +1,220 @@
+"""The network in the main window, driven as a person drives it: menu actions, real clicks and
+moves on the Network dock's maps and filters, the kernel editor's buttons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from core.images import load_image
+from core.network import ConvLayer, Network, PoolLayer, run_network
+from core.network.outputs import prepare_image
+from core.network.presets import FIELD_EXAMPLE, KERAS_EXAMPLE, build_preset
+from resources import RESOURCES
+from ui.app import wait_until_idle
+
+DIGIT = RESOURCES / "digit-7.png"
+
+
+def _action(window, text: str) -> QAction:
+    matches = [a for a in window.findChildren(QAction) if a.text().replace("&", "") == text]
+    assert len(matches) == 1, text
+    return matches[0]
+
+
+def _settle(window) -> None:
+    QApplication.processEvents()
+    assert wait_until_idle(window, 10_000)
+    QApplication.processEvents()
+
+
+def _viewport(view, point: QPointF):
+    return view.graphics.mapFromScene(point)
+
+
+def _click(view, point: QPointF) -> None:
+    QTest.mouseClick(
+        view.graphics.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+        _viewport(view, point),
+    )  # fmt: skip
+
+
+def _move(view, point: QPointF) -> None:
+    QTest.qWait(50)  # pyqtgraph drops a move that follows the previous one too soon
+    QTest.mouseMove(view.graphics.viewport(), _viewport(view, point))
+
+
+@pytest.fixture
+def keras(make_window):
+    """The window on the digit with Network > Example: keras-conv32-maxpool chosen."""
+    window = make_window(DIGIT)
+    _action(window, f"Example: {KERAS_EXAMPLE}").trigger()
+    _settle(window)
+    return window
+
+
+def test_the_keras_example_in_one_menu_click_shows_every_layer(keras):
+    window = keras
+    result = window.workbench.network.result
+    assert [o.map.shape for o in result.outputs] == [(26, 26, 32), (26, 26, 32), (13, 13, 32)]
+    assert not window.network_frame.isHidden()
+    assert window.network_dock.view.layer_count() == 3
+    assert "Conv2D(32, 3x3)" in _action(window, f"Example: {KERAS_EXAMPLE}").toolTip()
+    # The maps are the network's on the digit, as run_network computes them.
+    image = prepare_image(load_image(DIGIT), result.network)
+    expected = run_network(image, result.network)
+    for shown, reference in zip(result.outputs, expected, strict=True):
+        np.testing.assert_allclose(shown.map, reference.map, atol=1e-6)
+
+
+def test_a_clicked_map_shows_large_over_the_input_pixels_it_came_from(keras):
+    window = keras
+    view = window.network_dock.view
+    _click(view, view.map_point(0, 5, 0, 0))
+    _settle(window)
+    output = window.workbench.network.result.outputs[0]
+    assert window.pane_group.network_map is not None
+    assert window.conv_pane.title.text == "conv1 · map 5 of 32 · 26x26"
+    np.testing.assert_array_equal(window.conv_pane.image.image, output.map[:, :, 5])
+    # Valid 3x3 conv on 28x28: map pixel (r, c) sits over input pixels (r + 1, c + 1).
+    placed = window.conv_pane.image.mapRectToParent(window.conv_pane.image.boundingRect())
+    assert (placed.x(), placed.y(), placed.width(), placed.height()) == (1, 1, 26, 26)
+    assert output.geometry.rect == (1, 1, 26, 26)
+    # Linked to the input pane, like the panes of the single kernel (same rows, same centre;
+    # the panes' own aspect ratios set how many columns each shows).
+    (cx0, cx1), conv_rows = window.conv_pane.view.viewRange()
+    (ix0, ix1), input_rows = window.input_pane.view.viewRange()
+    assert conv_rows == pytest.approx(input_rows)
+    assert (cx0 + cx1) / 2 == pytest.approx((ix0 + ix1) / 2)
+    # The pooled layer's map sits at half resolution over the same pixels.
+    _click(view, view.map_point(2, 7, 0, 0))
+    _settle(window)
+    placed = window.conv_pane.image.mapRectToParent(window.conv_pane.image.boundingRect())
+    assert (placed.x(), placed.y(), placed.width(), placed.height()) == (1, 1, 26, 26)
+    assert window.conv_pane.title.text == "pool1 · map 7 of 32 · 13x13"
+
+
+def test_a_clicked_filter_edits_in_the_kernel_editor_and_the_maps_follow(keras):
+    window = keras
+    view = window.network_dock.view
+    network = window.network_dock.network()
+    _click(view, view.filter_point(0, 3))
+    _settle(window)
+    np.testing.assert_array_equal(window.editor.kernel().weights, network.layers[0].weights[3, 0])
+    assert window.editor.kernel().bias == pytest.approx(float(network.layers[0].bias[3]))
+    before = network.layers[0].weights[3, 0]
+    assert not np.array_equal(np.rot90(before), before)  # the edit below changes something
+    # Rotate 90 in the editor: the network's filter 3 changes, the others stay.
+    rotate = next(b for b in window.editor.findChildren(type(window.editor.undo_button))
+                  if b.text() == "Rotate 90°")  # fmt: skip
+    rotate.click()
+    _settle(window)
+    edited = window.network_dock.network()
+    np.testing.assert_allclose(edited.layers[0].weights[3, 0], np.rot90(before))
+    others = np.delete(np.arange(32), 3)
+    np.testing.assert_array_equal(
+        edited.layers[0].weights[others], network.layers[0].weights[others]
+    )
+    # The maps were recomputed with the new weights.
+    result = window.workbench.network.result
+    assert result.network is edited
+    image = prepare_image(load_image(DIGIT), edited)
+    reference = run_network(image, edited)
+    np.testing.assert_allclose(result.outputs[0].map, reference[0].map, atol=1e-6)
+    # Undo in the dock's editor brings the old filter back.
+    window.network_dock.stack.undo_stack.undo()
+    _settle(window)
+    np.testing.assert_array_equal(
+        window.network_dock.network().layers[0].weights, network.layers[0].weights
+    )
+
+
+def test_hovering_a_unit_draws_its_receptive_field_on_the_input(keras):
+    window = keras
+    view = window.network_dock.view
+    _move(view, view.map_point(2, 4, 5, 6))  # pool1 unit (5, 6)
+    QApplication.processEvents()
+    field = window.input_pane.field
+    assert field.isVisible()
+    # 3x3 valid conv, then a 2x2 stride-2 pool: rows 10..13, cols 12..15 of the input.
+    rect = field.rect()
+    assert (rect.x(), rect.y(), rect.width(), rect.height()) == (12, 10, 4, 4)
+    assert "4x4" in window.input_pane.readout
+    _move(view, view.map_point(0, 4, 5, 6))  # conv1 unit (5, 6): a 3x3 field
+    QApplication.processEvents()
+    rect = field.rect()
+    assert (rect.x(), rect.y(), rect.width(), rect.height()) == (6, 5, 3, 3)
+    assert window.inspector.text().startswith("conv1 map 4, unit [5, 6]")
+
+
+def test_the_inspector_shows_the_multichannel_sum_behind_a_unit(make_window):
+    window = make_window(DIGIT)
+    _action(window, f"Example: {FIELD_EXAMPLE}").trigger()
+    _settle(window)
+    result = window.workbench.network.result
+    index = next(
+        i for i, layer in enumerate(result.network.layers)
+        if isinstance(layer, ConvLayer) and layer.in_channels > 1
+    )  # fmt: skip
+    layer = result.network.layers[index]
+    source = result.outputs[index - 1].map
+    h, w = result.outputs[index].map.shape[:2]
+    row, col, out = h // 2, w // 3, layer.out_channels - 1
+    view = window.network_dock.view
+    _move(view, view.map_point(index, out, row, col))
+    QApplication.processEvents()
+    shown = window.hover.hover_unit(index, out, row, col)["sum"]
+    # Explicit loops over the zero-padded input, one channel at a time.
+    kh, kw = layer.kernel_size
+    assert layer.stride == 1 and layer.dilation == 1 and layer.border == "zero"
+    pad = (kh - 1) // 2 if layer.padding == "same" else 0
+    sums = []
+    for c in range(layer.in_channels):
+        total = 0.0
+        for i in range(kh):
+            for j in range(kw):
+                r, q = row + i - pad, col + j - pad
+                if 0 <= r < source.shape[0] and 0 <= q < source.shape[1]:
+                    total += float(source[r, q, c]) * float(layer.weights[out, c, i, j])
+        sums.append(total)
+    np.testing.assert_allclose(shown.per_channel, sums, rtol=1e-6, atol=1e-9)
+    expected = sum(sums) + float(layer.bias[out])
+    assert shown.total == pytest.approx(expected, abs=1e-5)
+    assert shown.total == pytest.approx(float(result.outputs[index].map[row, col, out]), abs=1e-4)
+    text = window.inspector.text()
+    assert f"channel 0: sum of {kh * kw} products" in text
+    assert "+ bias" in text
+
+
+def test_train_window_opens_on_the_dock_network_and_its_filters_land_in_the_dock(make_window):
+    window = make_window(DIGIT)
+    _action(window, "Train a digit classifier...").trigger()
+    train = window.network.train_window
+    assert train is not None and train.isVisible()
+    learned = Network(
+        (ConvLayer(np.ones((4, 1, 3, 3), np.float32) / 9, name="learned"), PoolLayer()),
+        name="trained",
+    )
+    train.useFilters.emit(learned)
+    _settle(window)
+    assert window.network_dock.network().layers[0].name == "learned"
+    assert window.workbench.network.result.network is window.network_dock.network()
+    window.close()  # closing the window shuts the Train window down
+    assert window.network.train_window is None and not train.isVisible()
+
+
+def test_a_network_that_cannot_run_clears_and_says_why(make_window):
+    window = make_window(DIGIT)
+    too_deep = Network(tuple(PoolLayer(size=2, name=f"pool{i}") for i in range(6)), name="deep")
+    window.network.use_network(too_deep, "Too deep")
+    _settle(window)
+    assert window.workbench.network.result is None
+    assert not window.banner.isHidden() and "Cannot run the network" in window.banner.text()
+    window.network.show_preset(KERAS_EXAMPLE)
+    _settle(window)
+    assert window.workbench.network.result is not None
+    assert window.banner.isHidden()
