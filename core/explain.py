@@ -157,6 +157,4 @@ def explain_conv_unit(
     weights = np.asarray(layer.weights[channel], dtype=np.float64).transpose(1, 2, 0)
     per_channel = (values * weights).sum(axis=(0, 1))
     bias = float(layer.bias[channel])
-    return ConvUnitExplanation(
-        layer.name, channel, row, col, values, weights, per_channel, bias
-    )
+    return ConvUnitExplanation(layer.name, channel, row, col, values, weights, per_channel, bias)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from core.images import SaveError, remove_stale_staging_files, save_png, save_raw, staging_name
 from core.kernels import Kernel, save_kernel
+from core.network import LayerOutput, Network, save_network
+from core.network.outputs import output_paths, write_output
 
 
 def export_all(
@@ -19,8 +22,13 @@ def export_all(
     image: np.ndarray,
     kernel: Kernel,
     outputs: dict[str, tuple[np.ndarray, np.ndarray]],
+    network: Network | None = None,
+    network_outputs: Sequence[LayerOutput] = (),
 ) -> list[Path]:
-    """Write the input, the kernel JSON and each output raw (TIFF) and as displayed (PNG).
+    """Write the input, the kernel JSON and each output raw (TIFF) and as displayed (PNG);
+    with a ``network``, also its JSON and every layer's output raw (float32 (H, W, C)
+    ``.npy``) and as a labelled PNG grid (``core.network.outputs``), named
+    ``<stem>_net_<layer>.npy/.png``.
 
     ``outputs`` maps a label ('conv', 'pooled', ...) to (raw values, displayed RGB uint8).
     All or nothing: every file is first written under a hidden temporary name, and only when
@@ -37,6 +45,12 @@ def export_all(
     for label, (raw, displayed) in outputs.items():
         jobs.append((f"{stem}_{label}.tif", lambda p, a=raw: save_raw(p, a)))
         jobs.append((f"{stem}_{label}.png", lambda p, a=displayed: save_png(p, a)))
+    if network is not None:
+        jobs.append((f"{stem}_network.json", lambda p: save_network(network, p)))
+        for fmt in ("npy", "png"):
+            paths = output_paths(network_outputs, folder, f"{stem}_net", fmt)
+            for output, path in zip(network_outputs, paths, strict=True):
+                jobs.append((path.name, lambda p, o=output: write_output(o, p)))
     for name, _ in jobs:
         if (folder / name).is_dir():  # would fail at the last step, after others were renamed
             raise SaveError(folder / name, "a folder of that name is in the way")

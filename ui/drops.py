@@ -1,10 +1,13 @@
 """Files that arrive by drag and drop or the clipboard: each goes where its kind belongs.
 
-An image opens as the input, a kernel JSON loads into the editor, a video plays live.
+An image opens as the input, a kernel JSON loads into the editor, a network JSON into the
+Network dock, a model file (Keras, PyTorch, ONNX, ...) opens the import dialog, a video plays
+live.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +16,7 @@ from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QImage
 
 from core.live import VIDEO_EXTENSIONS
+from core.models import is_model_file
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -24,12 +28,16 @@ def local_files(mime: QMimeData) -> list[Path]:
 
 
 def open_file(window: MainWindow, path: Path) -> str:
-    """Send ``path`` where its kind belongs; returns that kind ("kernel", "video", "image").
+    """Send ``path`` where its kind belongs; returns that kind ("network", "kernel", "video",
+    "model", "image").
 
     Anything not a kernel or a video is tried as an image: the loader names the file and the
     reason if it is not one.
     """
     suffix = path.suffix.lower()
+    if suffix == ".json" and is_network_json(path):
+        window.network.open_file(path)
+        return "network"
     if suffix == ".json":
         if window.editor.load_file(path):
             window.remember_folder(path.parent)
@@ -37,8 +45,23 @@ def open_file(window: MainWindow, path: Path) -> str:
     if suffix in VIDEO_EXTENSIONS:
         window.live.use_video(path)
         return "video"
+    if is_model_file(path):
+        window.network.import_model(path)
+        return "model"
     window.open_path(path)
     return "image"
+
+
+def is_network_json(path: Path) -> bool:
+    """True for a JSON file that holds a network (a "layers" list), not a kernel; a file
+    that cannot be read is left to the kernel loader, which says why."""
+    try:
+        if path.stat().st_size > 64 * 1024 * 1024:
+            return False
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("layers"), list)
 
 
 def open_mime(window: MainWindow, mime: QMimeData | None, name: str) -> bool:

@@ -1,5 +1,6 @@
 """Saving what the window shows: a pane raw (float32 TIFF/.npy) or as displayed (PNG), and
-"Export all" (input, kernel, every output both ways) into a folder.
+"Export all" (input, kernel, every output both ways, and every layer of the network being
+explored) into a folder.
 
 Every write is atomic (``core.images``/``core.export``); a failure says so in the banner and
 leaves nothing half-written.
@@ -163,6 +164,10 @@ class SaveActions(QObject):
             for pane, (label, data) in zip(panes, processed.outputs(), strict=True)
         }
         written: list[Path] = []
+        # The network being explored, if its maps are of this input (not a snapshot's frame).
+        network = self._workbench.network.result
+        if network is not None and network.request.image is not loaded.image:
+            network = None
 
         def run() -> None:
             written.extend(
@@ -172,6 +177,8 @@ class SaveActions(QObject):
                     image=loaded.image,
                     kernel=processed.result.kernel,
                     outputs=outputs,
+                    network=None if network is None else network.network,
+                    network_outputs=() if network is None else network.outputs,
                 )
             )
 

@@ -72,11 +72,18 @@ def write_outputs(
         raise ValueError(f"format must be one of {', '.join(OUTPUT_FORMATS)}, not {fmt!r}")
     paths = output_paths(outputs, out_dir, stem, fmt)
     for output, path in zip(outputs, paths, strict=True):
-        if fmt == "png":
-            save_png(path, layer_grid(output.map, title=output.name)[0])
-        elif fmt == "tiff":
-            data = output.map if output.map.ndim > 1 else output.map[None, :]
-            save_raw(path, data, pages=True)
-        else:
-            save_raw(path, output.map)
+        write_output(output, path)
     return paths
+
+
+def write_output(output: LayerOutput, path: Path) -> None:
+    """One layer's output; the suffix picks the format: ``.png`` the labelled grid as
+    displayed, ``.tif``/``.tiff`` float32 pages (one per channel), ``.npy`` the raw stack."""
+    suffix = path.suffix.lower()
+    if suffix == ".png":
+        save_png(path, layer_grid(output.map, title=output.name)[0])
+    elif suffix in (".tif", ".tiff"):
+        data = output.map if output.map.ndim > 1 else output.map[None, :]
+        save_raw(path, data, pages=True)
+    else:
+        save_raw(path, output.map)

@@ -36,9 +36,7 @@ def test_each_channel_sum_matches_explicit_loops(padding, stride, dilation, pads
     x = rng.normal(size=(11, 13, 4)).astype(np.float32)
     weights = rng.normal(size=(5, 4, 3, 3)).astype(np.float32)
     bias = rng.normal(size=5).astype(np.float32)
-    layer = ConvLayer(
-        weights, bias, stride=stride, padding=padding, dilation=dilation, name="c"
-    )
+    layer = ConvLayer(weights, bias, stride=stride, padding=padding, dilation=dilation, name="c")
     out = run_network(x, Network((layer,))).pop().map
     for row, col in [(0, 0), (out.shape[0] - 1, out.shape[1] - 1), (2, 3)]:
         exp = explain_conv_unit(x, layer, 4, row, col)

@@ -3,21 +3,24 @@ moves on the Network dock's maps and filters, the kernel editor's buttons."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QFileDialog
 
 from core.images import load_image
-from core.network import ConvLayer, Network, PoolLayer, run_network
+from core.network import ConvLayer, Network, PoolLayer, load_network, run_network, save_network
 from core.network.outputs import prepare_image
 from core.network.presets import FIELD_EXAMPLE, KERAS_EXAMPLE, build_preset
 from resources import RESOURCES
 from ui.app import wait_until_idle
 
 DIGIT = RESOURCES / "digit-7.png"
+MODELS = Path(__file__).parents[1] / "core" / "models" / "fixtures"
 
 
 def _action(window, text: str) -> QAction:
@@ -218,3 +221,50 @@ def test_a_network_that_cannot_run_clears_and_says_why(make_window):
     _settle(window)
     assert window.workbench.network.result is not None
     assert window.banner.isHidden()
+
+
+def test_export_all_also_writes_every_layer_of_the_network(keras, tmp_path, monkeypatch):
+    window = keras
+    folder = tmp_path / "export"
+    folder.mkdir()
+    monkeypatch.setattr(
+        QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(folder))
+    )
+    _action(window, "Export all...").trigger()
+    result = window.workbench.network.result
+    for output in result.outputs:
+        raw = np.load(folder / f"digit-7_net_{output.name}.npy")
+        assert raw.dtype == np.float32 and raw.shape == output.map.shape
+        np.testing.assert_array_equal(raw, output.map)
+        grid = load_image(folder / f"digit-7_net_{output.name}.png")
+        assert grid.shape[0] > output.map.shape[0]  # a grid of 32 maps, with its title
+    saved = load_network(folder / "digit-7_network.json")
+    np.testing.assert_array_equal(saved.layers[0].weights, result.network.layers[0].weights)
+    assert (folder / "digit-7_conv.tif").exists()  # the single kernel's files are still there
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no staging files left
+
+
+def test_dropped_network_json_opens_in_the_dock_and_a_model_file_opens_the_import(
+    make_window, tmp_path, monkeypatch
+):
+    from tests.ui.test_user_trial_fixes import drop
+    from ui.model_import import ImportModelDialog
+
+    window = make_window(DIGIT)
+    path = tmp_path / "field.json"
+    save_network(build_preset(FIELD_EXAMPLE), path)
+    drop(window, path)
+    _settle(window)
+    assert window.network_dock.network().name == build_preset(FIELD_EXAMPLE).name
+    assert window.editor.kernel().name != "field"  # not taken for a kernel
+
+    asked = []
+
+    def exec_(dialog):  # the person looks, then cancels
+        asked.append(dialog.windowTitle())
+        return 0
+
+    monkeypatch.setattr(ImportModelDialog, "exec", exec_)
+    before = window.network_dock.network()
+    drop(window, MODELS / "model.onnx")
+    assert asked and window.network_dock.network() is before
