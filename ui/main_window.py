@@ -376,6 +376,16 @@ class MainWindow(QMainWindow):
         """Geometry, kernel and options from last time; a stored value never stops the start
         (see :mod:`ui.restore`): what could not be used is reset, with a one-line note."""
         reset = restore_session(self, self.store, self.editor, self.controls)
+        try:
+            network = self.store.network()
+        except Exception:  # a bad stored network: the example one stays, with a note
+            self.store.remove("network")
+            reset.append("network")
+            network = None
+        if network is not None:
+            self.network_dock.set_network(network, "Last session's network")
+        if not self.network_frame.isHidden():
+            self.network.show_dock()
         rebuild_recent_menu(self, self.recent_menu, self.store.recent_files())
         if reset:
             self.show_error(
@@ -392,6 +402,8 @@ class MainWindow(QMainWindow):
             self.controls.colormap_name(),
             self.controls.levels_mode(),
         )
+        explored = self.workbench.network.network is not None
+        self.store.remember_network(self.network_dock.network() if explored else None)
 
     # -- shutdown --------------------------------------------------------------------------
     def shutdown(self) -> None:

@@ -15,6 +15,8 @@ import numpy as np
 from PySide6.QtCore import QByteArray, QSettings
 
 from core.kernels import Kernel, kernel_from_dict
+from core.network import Network, network_from_dict
+from core.network.files import network_to_dict
 from core.pipeline import PipelineSettings
 
 __all__ = ["MAX_RECENT", "SETTINGS_KEYS", "SettingsStore"]
@@ -23,8 +25,10 @@ MAX_RECENT = 8
 #: Every key the window stores. Others are removed when the settings are read: a corrupt
 #: file's junk must not be written back and grow. A new setting must be added here.
 SETTINGS_KEYS = frozenset(
-    {"geometry", "window_state", "kernel", "options", "recent_files", "last_folder"}
+    {"geometry", "window_state", "kernel", "options", "recent_files", "last_folder", "network"}
 )
+#: A network larger than this (as JSON) is not remembered: settings files stay small.
+MAX_NETWORK_TEXT = 4 * 1024 * 1024
 
 
 class SettingsStore:
@@ -127,6 +131,27 @@ class SettingsStore:
         ):
             raise ValueError("kernel values overflow")
         return kernel
+
+    def network(self) -> Network | None:
+        """The network explored last time, or None if none was saved.
+
+        Raises
+        ------
+        Exception
+            The stored network is unusable (corrupt JSON, an invalid layer).
+        """
+        if not self.qsettings.contains("network"):
+            return None
+        return network_from_dict(json.loads(self._stored_text("network")))
+
+    def remember_network(self, network: Network | None) -> None:
+        """Keep ``network`` for next time (None, or one too large to keep: forget it)."""
+        text = None if network is None else json.dumps(network_to_dict(network))
+        if text is None or len(text) > MAX_NETWORK_TEXT:
+            self.qsettings.remove("network")
+        else:
+            self.qsettings.setValue("network", text)
+        self.qsettings.sync()
 
     def options(self) -> tuple[PipelineSettings, str, str] | None:
         """``(layer settings, colormap, levels mode)`` of last time, None if none was saved.

@@ -268,3 +268,33 @@ def test_dropped_network_json_opens_in_the_dock_and_a_model_file_opens_the_impor
     before = window.network_dock.network()
     drop(window, MODELS / "model.onnx")
     assert asked and window.network_dock.network() is before
+
+
+def test_the_last_network_is_remembered_and_a_bad_one_never_stops_the_start(
+    make_window, settings, tmp_path
+):
+    from PySide6.QtCore import QSettings
+
+    from ui.settings_store import SETTINGS_KEYS
+
+    assert "network" in SETTINGS_KEYS
+    window = make_window(DIGIT)
+    window.network.show_preset(FIELD_EXAMPLE)
+    _settle(window)
+    explored = window.network_dock.network()
+    window.close()
+    again = make_window(DIGIT, QSettings(settings.fileName(), QSettings.Format.IniFormat))
+    _settle(again)
+    back = again.network_dock.network()
+    assert [layer.name for layer in back.layers] == [layer.name for layer in explored.layers]
+    np.testing.assert_array_equal(back.layers[0].weights, explored.layers[0].weights)
+    assert not again.network_frame.isHidden()  # the dock was open: it opens again, computed
+    assert again.workbench.network.result is not None
+    again.close()
+
+    bad = tmp_path / "bad.ini"
+    bad.write_text('[General]\nnetwork="{\\"layers\\": [{\\"type\\": \\"conv\\"}]}"\n')
+    third = make_window(DIGIT, QSettings(str(bad), QSettings.Format.IniFormat))
+    assert third.processed is not None  # the start went on
+    assert "network" in third.banner.text() and "reset" in third.banner.text()
+    assert third.network_dock.network() is not None
