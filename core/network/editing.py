@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from core.kernels import preset
 from core.network.layers import (
     ActivationLayer,
     ConvLayer,
@@ -26,11 +25,10 @@ from core.network.layers import (
     NetworkError,
     PoolLayer,
 )
+from core.network.presets import build_preset, filter_bank
 from core.network.run import network_geometry
 
 __all__ = [
-    "EXAMPLE_NETWORKS",
-    "FILTER_BANKS",
     "LayerSummary",
     "bank_conv",
     "channels_at",
@@ -49,32 +47,6 @@ __all__ = [
     "summarize",
     "unique_name",
 ]
-
-# TODO(lead): swap for core.network.presets once the engine branch lands; these few banks and
-# examples only make the layer stack usable on its own.
-FILTER_BANKS: dict[str, tuple[str, ...]] = {
-    "Lines, 4 orientations": ("horizontal-lines", "vertical-lines", "diagonal-45", "diagonal-135"),
-    "Edges (Sobel, Prewitt, Scharr, Laplacian)": (
-        "sobel-x",
-        "sobel-y",
-        "prewitt-x",
-        "prewitt-y",
-        "scharr-x",
-        "scharr-y",
-        "laplacian",
-    ),
-}
-
-#: Example name -> one-line lesson.
-EXAMPLE_NETWORKS: dict[str, str] = {
-    "Keras Conv2D(32, 3x3) + MaxPooling2D": (
-        "32 random 3x3 filters, valid padding: a 28x28 digit gives 26x26x32 maps, pooled to 13x13."
-    ),
-    "Two layers: the field grows": (
-        "conv 3x3 -> pool 2 -> conv 3x3 -> pool 2: each unit sees 3, 4, 8 then 10 input pixels."
-    ),
-    "Line detectors + pool": "The lecture's four line detectors, ReLU, then 2x2 max pooling.",
-}
 
 
 def he_weights(
@@ -105,12 +77,10 @@ def random_conv(
 
 
 def bank_conv(bank: str, in_channels: int, *, name: str = "conv", **options) -> ConvLayer:
-    """A conv layer whose filters are a named bank of preset kernels (the same on every input
-    channel, so each filter sums the channels' responses)."""
-    try:
-        kernels = [preset(kernel).effective for kernel in FILTER_BANKS[bank]]
-    except KeyError:
-        raise NetworkError(f"no filter bank called {bank!r}") from None
+    """A conv layer whose filters are the preset filter bank ``bank``
+    (``core.network.presets.FILTER_BANKS``), the same on every input channel, so each filter
+    sums the channels' responses."""
+    kernels = filter_bank(bank)[:, 0]
     weights = np.stack([np.repeat(k[None], in_channels, axis=0) for k in kernels])
     return ConvLayer(weights, name=name, **options)
 
@@ -220,32 +190,17 @@ def replace_layer(
 def example_network(
     name: str, input_channels: int = 1, rng: np.random.Generator | None = None
 ) -> Network:
-    """One of :data:`EXAMPLE_NETWORKS`, for an input of ``input_channels`` channels."""
-    rng = rng if rng is not None else np.random.default_rng()
-    if name == "Keras Conv2D(32, 3x3) + MaxPooling2D":
-        layers = (
-            random_conv(32, input_channels, 3, padding="valid", name="conv1", rng=rng),
-            ActivationLayer("relu", name="relu1"),
-            PoolLayer("max", 2, name="pool1"),
-        )
-    elif name == "Two layers: the field grows":
-        layers = (
-            random_conv(8, input_channels, 3, padding="valid", name="conv1", rng=rng),
-            ActivationLayer("relu", name="relu1"),
-            PoolLayer("max", 2, name="pool1"),
-            random_conv(16, 8, 3, padding="valid", name="conv2", rng=rng),
-            ActivationLayer("relu", name="relu2"),
-            PoolLayer("max", 2, name="pool2"),
-        )
-    elif name == "Line detectors + pool":
-        layers = (
-            bank_conv("Lines, 4 orientations", input_channels, name="lines"),
-            ActivationLayer("relu", name="relu1"),
-            PoolLayer("max", 2, name="pool1"),
-        )
-    else:
-        raise NetworkError(f"no example network called {name!r}")
-    return Network(layers, name=name)
+    """The preset network ``name`` (``core.network.presets``), its first conv refitted to an
+    input of ``input_channels`` channels (new slices He-random).
+
+    Raises
+    ------
+    NetworkError
+        No preset of that name.
+    """
+    network = build_preset(name)
+    fitted, _notes = fit_channels(network.layers, input_channels, rng)
+    return Network(fitted.layers, name=network.name)
 
 
 # ---------------------------------------------------------------------------------------------

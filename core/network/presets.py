@@ -180,6 +180,30 @@ _BUILDERS = {
 #: Preset name -> one-line lesson, in the order a menu lists them.
 PRESETS: dict[str, str] = {name: lesson for name, (_, lesson) in _BUILDERS.items()}
 
+#: The presets that are one bank of single-channel filters (name -> lesson): the layer stack
+#: adds them as a conv layer ("Conv from a filter bank").
+FILTER_BANKS: dict[str, str] = {
+    name: PRESETS[name] for name in ("lines-4", "lines-8", "edges", "gabor")
+}
+
+
+def filter_bank(name: str) -> np.ndarray:
+    """The (N, 1, kh, kw) filters of bank ``name`` (see :data:`FILTER_BANKS`).
+
+    Raises
+    ------
+    NetworkError
+        No bank of that name.
+    """
+    if name not in FILTER_BANKS:
+        raise NetworkError(
+            f"no filter bank called {name!r} (choose from {', '.join(FILTER_BANKS)})"
+        )
+    conv = build_preset(name).layers[0]
+    assert isinstance(conv, ConvLayer)
+    return conv.weights
+
+
 _RANDOM = re.compile(r"random-(\d+)")
 
 

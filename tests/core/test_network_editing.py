@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from core.network import ActivationLayer, ConvLayer, Network, NetworkError, PoolLayer, editing
+from core.network.presets import FIELD_EXAMPLE, KERAS_EXAMPLE, build_preset, list_presets
 
 
 def conv(out_c, in_c, k=3, name="c", **options):
@@ -13,16 +14,16 @@ def conv(out_c, in_c, k=3, name="c", **options):
 
 
 def test_summary_of_the_lecture_networks_matches_hand_computation():
-    keras = editing.example_network("Keras Conv2D(32, 3x3) + MaxPooling2D", 1)
+    keras = editing.example_network(KERAS_EXAMPLE, 1)
     rows = editing.summarize(keras, (28, 28), 1)
     assert [r.output_shape for r in rows] == [(26, 26, 32), (26, 26, 32), (13, 13, 32)]
     assert [r.parameters for r in rows] == [32 * 9 + 32, 0, 0]
-    two = editing.example_network("Two layers: the field grows", 1)
+    two = editing.example_network(FIELD_EXAMPLE, 1)
     rows = editing.summarize(two, (28, 28), 1)
     # Fields by hand: 3; 3 + (2 - 1) = 4; 4 + (3 - 1) * 2 = 8; 8 + (2 - 1) * 2 = 10.
     assert [r.field for r in rows] == [(3, 3), (3, 3), (4, 4), (8, 8), (8, 8), (10, 10)]
-    assert [r.output_shape for r in rows][-1] == (5, 5, 16)  # 28-2=26, 13, 11, 5
-    assert rows[3].parameters == 16 * 8 * 9 + 16
+    assert [r.output_shape for r in rows][-1] == (5, 5, 8)  # 28-2=26, 13, 11, 5
+    assert rows[3].parameters == 8 * 4 * 9 + 8  # 8 filters over the 4 line maps
     assert all(r.problem is None for r in rows)
 
 
@@ -120,7 +121,7 @@ def test_reconfigure():
 
 
 def test_banks_and_names_and_channels():
-    bank = editing.bank_conv("Edges (Sobel, Prewitt, Scharr, Laplacian)", 3, name="edges")
+    bank = editing.bank_conv("edges", 3, name="edges")
     assert bank.weights.shape == (7, 3, 3, 3)
     assert np.array_equal(bank.weights[0, 2], [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
     with pytest.raises(NetworkError):
@@ -128,7 +129,12 @@ def test_banks_and_names_and_channels():
     assert editing.unique_name("conv", ["conv1", "conv2", "relu1"]) == "conv3"
     network = Network((PoolLayer(name="p"), conv(6, 3, name="a"), conv(2, 6, name="b")))
     assert [editing.channels_at(network, i, 3) for i in range(4)] == [3, 3, 6, 2]
-    for name in editing.EXAMPLE_NETWORKS:
-        assert len(editing.example_network(name, 3)) >= 3
+    for name, _lesson in list_presets():
+        fitted = editing.example_network(name, 3)
+        assert len(fitted) >= 3 and fitted.layers[0].in_channels == 3
+        # The preset's own filters are kept for the first channel.
+        np.testing.assert_array_equal(
+            fitted.layers[0].weights[:, 0], build_preset(name).layers[0].weights[:, 0]
+        )
     with pytest.raises(NetworkError):
         editing.example_network("nope")

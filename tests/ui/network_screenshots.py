@@ -45,7 +45,7 @@ def two_layer_network(seed: int = 7, padding: str = "same") -> Network:
 def lines_network() -> Network:
     return Network(
         (
-            bank_conv("Lines, 4 orientations", 1, name="lines"),
+            bank_conv("lines-4", 1, name="lines"),
             ActivationLayer("relu", name="relu1"),
             PoolLayer("max", 2, name="pool1"),
         ),

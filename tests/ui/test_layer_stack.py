@@ -71,7 +71,7 @@ def test_add_each_kind_from_the_menu(editor):
     editor.select(None)
     editor.add_activation_action.trigger()
     editor.add_pool_action.trigger()
-    editor.add_bank_actions["Lines, 4 orientations"].trigger()
+    editor.add_bank_actions["lines-4"].trigger()
     names = [layer.name for layer in editor.network()]
     assert names[-3:] == ["relu2", "pool3", "conv3"]
     bank = editor.network().layers[-1]
@@ -256,10 +256,10 @@ def test_unusable_files_and_failed_saves_change_nothing(editor, qtbot, monkeypat
 def test_start_from_an_example_is_undoable(editor):
     record = Recorder(editor)
     before = editor.network()
-    editor.preset_actions["Keras Conv2D(32, 3x3) + MaxPooling2D"].trigger()
+    editor.preset_actions["keras-conv32-maxpool"].trigger()
     assert [_cell(editor, r, 3) for r in range(3)] == ["26x26x32", "26x26x32", "13x13x32"]
     assert "26x26x32" in record.messages[-1]  # the lesson is shown
-    editor.preset_actions["Two layers: the field grows"].trigger()
+    editor.preset_actions["two-layer-field"].trigger()
     assert [_cell(editor, r, 5) for r in range(6)] == [
         "3x3", "3x3", "4x4", "8x8", "8x8", "10x10",
     ]  # fmt: skip

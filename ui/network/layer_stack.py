@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.network import Network, editing
+from core.network import Network
+from core.network.presets import FILTER_BANKS, list_presets
 from ui.network.layer_config import LayerConfigPanel
 from ui.network.layer_table import LayerTableModel
 from ui.network.network_document import NEW_CONV_FILTERS, NEW_CONV_SIZE, NetworkDocument
@@ -271,9 +272,11 @@ class LayerStackEditor(QWidget):
         )
         self.add_conv_action.triggered.connect(lambda checked=False: self._on_add("conv"))
         banks = menu.addMenu("Conv from a filter bank")
+        banks.setToolTipsVisible(True)
         self.add_bank_actions = {}
-        for bank in editing.FILTER_BANKS:
+        for bank, lesson in FILTER_BANKS.items():
             action = banks.addAction(bank)
+            action.setToolTip(lesson)
             action.triggered.connect(lambda checked=False, b=bank: self._on_add("bank", b))
             self.add_bank_actions[bank] = action
         self.add_activation_action = menu.addAction("Activation (ReLU)")
@@ -287,7 +290,7 @@ class LayerStackEditor(QWidget):
     def _preset_menu(self) -> QMenu:
         menu = QMenu(self)
         self.preset_actions = {}
-        for name, lesson in editing.EXAMPLE_NETWORKS.items():
+        for name, lesson in list_presets():
             action = menu.addAction(name)
             action.setToolTip(lesson)
             action.triggered.connect(lambda checked=False, n=name: self._on_preset(n))

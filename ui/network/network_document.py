@@ -22,6 +22,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from core.images import SaveError
 from core.network import ActivationLayer, ConvLayer, Network, NetworkError, PoolLayer, editing
 from core.network.files import load_network, save_network
+from core.network.presets import KERAS_EXAMPLE, PRESETS
 
 DEFAULT_INPUT = ((28, 28), 1)  # until the window says what the input is: the lecture's digit
 NEW_CONV_FILTERS = 8
@@ -87,7 +88,7 @@ class NetworkDocument(QObject):
         super().__init__(parent)
         self._rng = rng if rng is not None else np.random.default_rng()
         if network is None:
-            network = editing.example_network(next(iter(editing.EXAMPLE_NETWORKS)), 1, self._rng)
+            network = editing.example_network(KERAS_EXAMPLE, 1, self._rng)
         self._network = network
         self._input_shape, self._input_channels = DEFAULT_INPUT
         #: The layer the user has selected (views keep it current); undo restores it.
@@ -126,7 +127,8 @@ class NetworkDocument(QObject):
 
     def add(self, kind: str, position: int, bank: str | None = None) -> bool:
         """Insert a new layer at ``position``: ``conv`` (He-random), ``bank`` (a named filter
-        bank, see ``editing.FILTER_BANKS``), ``activation`` (ReLU) or ``pool`` (max 2x2)."""
+        bank, see ``core.network.presets.FILTER_BANKS``), ``activation`` (ReLU) or ``pool``
+        (max 2x2)."""
         if kind not in ADD_KINDS:
             raise ValueError(f"kind must be one of {ADD_KINDS}, not {kind!r}")
 
@@ -243,14 +245,14 @@ class NetworkDocument(QObject):
         return self._push(network, "Fit to the input's channels", self.selected, notes=notes)
 
     def start_from(self, name: str) -> bool:
-        """Replace the network by the example ``name`` (see ``editing.EXAMPLE_NETWORKS``)."""
+        """Replace the network by the example ``name`` (see ``core.network.presets``)."""
         try:
             network = editing.example_network(name, self._input_channels, self._rng)
         except NetworkError as exc:
             self._say(f"Start from {name} refused: {exc}")
             return False
         self._push(network, f"Start from {name}", 0, check_fit=False)
-        self._say(f"{name}: {editing.EXAMPLE_NETWORKS[name]}" + self._fit_warning())
+        self._say(f"{name}: {PRESETS[name]}" + self._fit_warning())
         return True
 
     # ------------------------------------------------------------------ files
