@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from core.images import save_png, save_raw, to_grayscale
-from core.network.grid import layer_grid
 from core.network.layers import Network
 from core.network.run import LayerOutput
+from core.network.views import labelled_grid
 
 OUTPUT_FORMATS = ("png", "tiff", "npy")
 
@@ -81,7 +81,7 @@ def write_output(output: LayerOutput, path: Path) -> None:
     displayed, ``.tif``/``.tiff`` float32 pages (one per channel), ``.npy`` the raw stack."""
     suffix = path.suffix.lower()
     if suffix == ".png":
-        save_png(path, layer_grid(output.map, title=output.name)[0])
+        save_png(path, labelled_grid(output.map, title=output.name)[0])
     elif suffix in (".tif", ".tiff"):
         data = output.map if output.map.ndim > 1 else output.map[None, :]
         save_raw(path, data, pages=True)

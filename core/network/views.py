@@ -1,5 +1,9 @@
 """Pictures of a network, drawn wherever the maps are made (the worker), never in the GUI thread.
 
+The one grid module: the window's grids (:func:`layer_grid`, :func:`filter_grid`) and the
+labelled picture of a layer that the batch command and Export all write
+(:func:`labelled_grid`) tile maps the same way and colour them by the same rule.
+
 A layer's ``(H, W, C)`` map becomes one RGB image: its C channels tiled row-major into a grid
 with a 1-pixel gap, every channel on the layer's one colour scale, so channel 3 and channel 7
 can be compared by eye (as CNN Explainer and the Deep Visualization Toolbox show a layer). A
@@ -17,6 +21,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from core.display import (
@@ -30,15 +35,19 @@ from core.network.layers import ActivationLayer, ConvLayer, Layer, PoolLayer
 from core.ops import effective_kernel_size, padding_amounts
 
 __all__ = [
+    "BACKGROUND",
     "FILTER_COLORMAP",
     "GAP_COLOUR",
     "GridImage",
     "GridLayout",
+    "LabelledLayout",
     "default_columns",
     "filter_cell",
     "filter_grid",
+    "labelled_grid",
     "layer_grid",
     "layer_grids",
+    "shape_text",
     "source_window",
 ]
 
@@ -321,3 +330,143 @@ def source_window(
     if rows is None or cols is None:
         return None
     return rows[0], cols[0], rows[1], cols[1]
+
+
+# -- the labelled grid: a layer as one picture with its name and each map's number -------------
+# What the batch command's PNG and Export all hold: the same tiling and colours as the window's
+# grid above (``layer_grid``), with a title row and a caption over each row of maps.
+
+#: Behind the labels and around the grid: the gap colour, so the picture reads as one grid.
+BACKGROUND = GAP_COLOUR
+TEXT = (230, 230, 230)
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+_FONT_SCALE = 0.4
+_TITLE_HEIGHT = 18
+_CAPTION_HEIGHT = 13
+
+
+@dataclass(frozen=True)
+class LabelledLayout:
+    """Where each map of a :func:`labelled_grid` sits: the tiled ``grid`` (a
+    :class:`GridLayout`) moved down by the title row and one caption row per row of maps."""
+
+    grid: GridLayout
+    margin: int  # background pixels around the grid
+    title_height: int  # the label row on top (0 without a title)
+    caption_height: int  # above each row of maps (0 without captions)
+    size: tuple[int, int]  # (height, width) of the whole image
+    levels: tuple[float, float]  # the one colour scale of the layer
+    colormap: str
+
+    @property
+    def channels(self) -> int:
+        return self.grid.count
+
+    @property
+    def map_shape(self) -> tuple[int, int]:
+        """(height, width) of one map, in map pixels."""
+        return self.grid.cell_shape
+
+    @property
+    def scale(self) -> int:
+        """Image pixels per map pixel (a side)."""
+        return self.grid.zoom
+
+    def _row_pitch(self) -> int:
+        return self.caption_height + self.grid.pitch[0]
+
+    def tile_rect(self, channel: int) -> tuple[int, int, int, int]:
+        """(top, left, height, width) of map ``channel`` in the image."""
+        x, _, w, h = self.grid.cell_rect(channel)
+        row = channel // self.grid.columns
+        top = self.title_height + self.margin + row * self._row_pitch() + self.caption_height
+        return top, self.margin + x, h, w
+
+    def locate(self, y: float, x: float) -> tuple[int, int, int] | None:
+        """(channel, row, col) of the map pixel drawn at image pixel (y, x); None off maps."""
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return None
+        y0 = math.floor(y) - self.title_height - self.margin
+        if y0 < 0:
+            return None
+        row, inside = divmod(y0, self._row_pitch())
+        inside -= self.caption_height
+        if inside < 0:
+            return None
+        return self.grid.locate(x - self.margin, row * self.grid.pitch[0] + inside)
+
+
+def shape_text(data: np.ndarray) -> str:
+    """``26x26x32`` for an (H, W, C) map, ``(1024,)`` for a vector."""
+    shape = np.shape(data)
+    return "x".join(map(str, shape)) if len(shape) > 1 else f"({shape[0]},)"
+
+
+def labelled_grid(
+    data: np.ndarray,
+    *,
+    title: str | None = None,
+    columns: int | None = None,
+    min_tile: int = 48,
+    captions: bool = True,
+    margin: int = 2,
+) -> tuple[np.ndarray, LabelledLayout]:
+    """A layer's maps as one labelled RGB picture: :func:`layer_grid`'s tiles and colours
+    (one scale for the layer, ``core.display``'s colour rule), a title row reading
+    ``"<title>  HxWxC"``, and each map's number above it.
+
+    Parameters
+    ----------
+    data
+        (H, W, C), (H, W), or an (N,) vector (drawn as one 1 x N map).
+    title
+        Layer name; None: no title row.
+    columns
+        Maps per row; by default the count that makes the grid closest to square.
+    min_tile
+        Maps smaller than this (longest side, pixels) are enlarged by a whole factor, so a
+        13x13 map stays visible and every map pixel is a clean square.
+    captions
+        Draw "#c" above map c.
+
+    Returns
+    -------
+    image : np.ndarray
+        uint8 (height, width, 3) RGB.
+    layout : LabelledLayout
+        Maps image pixels to (channel, row, col) and back.
+    """
+    array = np.asarray(data)
+    if array.ndim == 1:
+        array = array[None, :, None]
+    if array.ndim not in (2, 3) or 0 in array.shape:
+        raise ValueError(f"labelled_grid needs an (H, W, C), (H, W) or (N,) map, not {array.shape}")
+    h, w = array.shape[:2]
+    scale = max(1, math.ceil(min_tile / max(h, w)))
+    tiles = layer_grid(array, columns=columns, zoom=scale)
+    grid = tiles.layout
+    caption_height = _CAPTION_HEIGHT if captions else 0
+    title_height = _TITLE_HEIGHT if title is not None else 0
+    label = f"{title}  {shape_text(data)}" if title is not None else ""
+    width = grid.shape[1] + 2 * margin
+    if label:
+        width = max(width, cv2.getTextSize(label, _FONT, _FONT_SCALE, 1)[0][0] + 2 * margin + 4)
+    pitch = grid.pitch[0]
+    height = title_height + margin + grid.rows * (caption_height + pitch) - grid.gap + margin
+    layout = LabelledLayout(
+        grid, margin, title_height, caption_height, (height, width), tiles.levels, tiles.colormap
+    )
+    image = np.empty((height, width, 3), np.uint8)
+    image[:] = BACKGROUND
+    for row in range(grid.rows):  # each row of tiles, moved down under its caption row
+        source = tiles.rgb[row * pitch : min((row + 1) * pitch, grid.shape[0])]
+        top = title_height + margin + row * (caption_height + pitch) + caption_height
+        image[top : top + len(source), margin : margin + grid.shape[1]] = source
+    if label:
+        cv2.putText(image, label, (margin + 2, title_height - 5), _FONT, _FONT_SCALE, TEXT, 1,
+                    cv2.LINE_AA)  # fmt: skip
+    if captions:
+        for c in range(grid.count):
+            top, left, _, _ = layout.tile_rect(c)
+            cv2.putText(image, f"#{c}", (left, top - 3), _FONT, 0.33, TEXT, 1, cv2.LINE_AA)
+    return image, layout

@@ -284,7 +284,7 @@ def test_core_network_does_not_import_qt():
                           cwd=Path(__file__).resolve().parents[2], timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
-    assert "core.network.run" in modules and "core.network.grid" in modules
+    assert "core.network.run" in modules and "core.network.views" in modules
 
 
 # ------------------------------------------------------------------------------- run errors

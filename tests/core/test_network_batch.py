@@ -13,8 +13,8 @@ from scipy.signal import correlate2d
 import main
 from core.images import load_image, to_grayscale
 from core.network import ConvLayer, Network, PoolLayer, run_network
-from core.network.grid import layer_grid
 from core.network.presets import FIELD_EXAMPLE, KERAS_EXAMPLE, build_preset
+from core.network.views import labelled_grid
 from resources import SAMPLES
 
 BOXES = SAMPLES["Boxes and lines"]
@@ -77,7 +77,7 @@ def test_png_is_the_labelled_grid(capsys, tmp_path):
     outputs = run_network(to_grayscale(load_image(DIGIT)), build_preset("lines-4"))
     for output in outputs:
         saved = cv2.imread(str(out / f"digit-7_{output.name}.png"))[:, :, ::-1]
-        grid, layout = layer_grid(output.map, title=output.name)
+        grid, layout = labelled_grid(output.map, title=output.name)
         np.testing.assert_array_equal(saved, grid)
         assert layout.channels == 4
 

@@ -118,10 +118,10 @@ def test_tiff_has_one_page_per_channel_and_png_a_grid(capsys, tmp_path, photo):
         np.stack(pages, axis=-1), np.load(FIXTURES / "torch_conv1_output.npy"), atol=1e-5
     )
     # The PNG is the engine's labelled grid of torch's own output (the same grid as --network).
-    from core.network.grid import layer_grid
+    from core.network.views import labelled_grid
 
     png = cv2.cvtColor(cv2.imread(str(out / "photo_conv1.png")), cv2.COLOR_BGR2RGB)
-    expected = layer_grid(np.load(FIXTURES / "torch_conv1_output.npy"), title="conv1")[0]
+    expected = labelled_grid(np.load(FIXTURES / "torch_conv1_output.npy"), title="conv1")[0]
     assert png.shape == expected.shape
     assert np.abs(png.astype(int) - expected).max() <= 1
 
