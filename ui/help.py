@@ -47,6 +47,32 @@ are <i>learned</i> from examples. Each learned filter still does exactly what yo
 highlights where its pattern matches. Try <b>Randomize</b> in the kernel editor to see what an
 untrained filter does.</p>
 
+<h3>Networks: every layer at once</h3>
+<p>The <b>Network</b> menu holds the lecture's example networks, each with its lesson in the
+tooltip. <i>Example: keras-conv32-maxpool</i> is Keras' <code>Conv2D(32, (3, 3))</code> +
+<code>MaxPooling2D</code>: open the handwritten 7 (File &gt; Open sample) and choose it, and the
+<b>Network</b> dock under the panes shows all 32 maps of 26x26, their ReLU and the 13x13 pooled
+maps, each layer as one grid, with the 32 filters under the conv layer.
+<i>Example: two-layer-field</i> stacks two conv + pool blocks: hover a unit and the box on the
+input shows how much of the image it sees (3, 4, 8, then 10 pixels).</p>
+<ul>
+<li><b>Click a map</b>: it shows large in the Convolution pane, over the input pixels it came
+from (zoom and pan stay linked). <i>Network &gt; Show the kernel's convolution</i> brings the
+kernel's output back.</li>
+<li><b>Click a filter</b>: its weights load into the kernel editor (one input channel's slice
+at a time). Edit them there and the network's filter changes with them: every map follows.</li>
+<li><b>Hover</b> any unit: its receptive field is drawn on the input, and for a conv unit the
+Inspector shows the sum behind it, one sum per input channel, then their total plus the bias.</li>
+<li>The layer list on the left of the dock adds, removes, reorders and configures layers (with
+undo). <i>Network &gt; From the current kernel</i> turns the single kernel into a one-layer
+network to grow.</li>
+<li><b>File &gt; Import model...</b> takes conv layers from a Keras, PyTorch, ONNX, safetensors
+or NumPy file (or drop the file on the window); <b>Open/Save network...</b> read and write
+network JSON; <b>Export all</b> also writes every layer of the network.</li>
+<li><b>Network &gt; Train a digit classifier...</b> trains the dock's network on handwritten
+digits; <i>Use these filters</i> brings the learned layers back to the dock.</li>
+</ul>
+
 <h3>Live mode: the same layer on moving pictures</h3>
 <p>Press <b>Live</b> (Space) in the toolbar and the layer runs on every frame of the chosen
 <b>Source</b>: a moving synthetic scene, a video file (drop one on the window; it loops) or a

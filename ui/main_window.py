@@ -128,7 +128,8 @@ class MainWindow(QMainWindow):
         self.workbench.result_changed.connect(self._on_result_changed)
         self.workbench.outputs_cleared.connect(lambda _state: self.timing.setText(""))
         self.workbench.idle.connect(self.idle)
-        for worker in (self.loader, self.worker, self.workbench.network.worker):
+        network = self.workbench.network
+        for worker in (self.loader, self.worker, network.worker, network.view_worker):
             worker.busy_changed.connect(self._on_busy_changed)
         self._restore_settings()
 
@@ -185,7 +186,9 @@ class MainWindow(QMainWindow):
         self.resizeDocks(docks[:1], [330], Qt.Orientation.Horizontal)
         # The network being explored, under the panes (a selected map shows large in the
         # convolution pane, over its input pixels); hidden until a network is chosen.
-        frame = QDockWidget("Network: every layer's maps (click a map or a filter)", self)
+        frame = QDockWidget(
+            "Network: every layer's maps (click a map to show it large, a filter to edit it)", self
+        )
         frame.setObjectName("network")
         frame.setWidget(self.network_dock)
         frame.setFeatures(
@@ -198,6 +201,11 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, frame)
         self.resizeDocks([frame], [380], Qt.Orientation.Vertical)
         frame.hide()
+        toggle = frame.toggleViewAction()
+        toggle.setText("Show the network dock")
+        tip = "Every layer's maps of the network being explored; click a map or a filter."
+        toggle.setToolTip(tip)
+        toggle.setStatusTip(tip)
         self.network_frame = frame
 
         self.busy = QProgressBar()

@@ -13,7 +13,12 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from core.network import Network, NetworkError
-from core.network.display import NetworkRequest, NetworkResult, compute_network
+from core.network.display import (
+    NetworkRequest,
+    NetworkResult,
+    compute_network,
+    with_selection,
+)
 from ui.messages import Messages
 from ui.worker import LatestWinsWorker
 
@@ -27,11 +32,14 @@ class NetworkEngine(QObject):
     -------
     result_changed(NetworkResult)
         A new result for the input on screen and the current network.
+    selection_changed(NetworkResult)
+        The same run with another map selected (only its pane view is new).
     cleared(str)
         There is no result (no network, or it cannot run on this input); the text says why.
     """
 
     result_changed = Signal(object)
+    selection_changed = Signal(object)
     cleared = Signal(str)
 
     def __init__(self, messages: Messages, parent: QObject | None = None) -> None:
@@ -47,6 +55,11 @@ class NetworkEngine(QObject):
         )
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
+        # A click on a map reuses the run on screen: only the clicked map's view is made.
+        self.view_worker = LatestWinsWorker(
+            lambda job: with_selection(*job), name="network view", user_errors=(ValueError,)
+        )
+        self.view_worker.finished.connect(self._on_view_done)
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -79,7 +92,10 @@ class NetworkEngine(QObject):
     def select(self, selected: tuple[int, int] | None) -> None:
         """Show map ``selected`` = (layer index, channel) large (None: none)."""
         self._selected = selected
-        self._submit()
+        if self._result is not None and not self.worker.is_busy():
+            self.view_worker.submit((self._result, selected))
+        else:  # the next run selects it
+            self._submit()
 
     def set_input(self, image: np.ndarray | None, levels_mode: str = "auto") -> None:
         """The input on screen changed (float32 [0, 1]); the network runs on it."""
@@ -111,6 +127,13 @@ class NetworkEngine(QObject):
         self._messages.resolve("network")
         self.result_changed.emit(result)
 
+    def _on_view_done(self, job, result: NetworkResult) -> None:
+        base, selected = job.payload
+        if base is not self._result or selected != self._selected:
+            return  # a newer run or another click replaced it
+        self._result = result
+        self.selection_changed.emit(result)
+
     def _on_failed(self, job, message: str) -> None:
         if not self._current(job.payload):
             return
@@ -119,7 +142,8 @@ class NetworkEngine(QObject):
         self._messages.show_error(f"Cannot run the network: {message}", topic="network")
 
     def is_busy(self) -> bool:
-        return self.worker.is_busy()
+        return self.worker.is_busy() or self.view_worker.is_busy()
 
     def shutdown(self) -> None:
         self.worker.stop()
+        self.view_worker.stop()

@@ -75,6 +75,7 @@ class PaneGroup(QObject):
         #: kernel's convolution).
         self.network_map: NetworkResult | None = None
         workbench.network.result_changed.connect(self.show_network_map)
+        workbench.network.selection_changed.connect(self.show_network_map)
         workbench.network.cleared.connect(lambda _why: self.show_network_map(None))
 
     # -- drawing -----------------------------------------------------------------------------

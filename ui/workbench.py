@@ -102,6 +102,7 @@ class Workbench(QObject):
         # The network being explored runs beside the single layer, on the same input.
         self.network = NetworkEngine(messages, self)
         self.network.result_changed.connect(self._emit_idle_if_done)
+        self.network.selection_changed.connect(self._emit_idle_if_done)
         self.network.cleared.connect(self._emit_idle_if_done)
         # The only listener of the edit signals: it routes each edit to the active engine.
         editor.kernel_changed.connect(self._on_layer_edited)

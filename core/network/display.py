@@ -8,7 +8,7 @@ the map the person selected as a pane view (shown large, linked to the input).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -81,15 +81,30 @@ def compute_network(request: NetworkRequest) -> NetworkResult:
         filter_grid(layer) if request.filters and isinstance(layer, ConvLayer) else None
         for layer in request.network.layers
     ]
-    selected_view = None
-    if request.selected is not None:
-        index, channel = request.selected
-        if 0 <= index < len(outputs) and outputs[index].map.ndim == 3:
-            data = outputs[index].map
-            channel = min(max(channel, 0), data.shape[2] - 1)
-            selected_view = make_view(
-                np.ascontiguousarray(data[:, :, channel]), request.levels_mode
-            )
+    selected_view = _selected_view(outputs, request.selected, request.levels_mode)
     return NetworkResult(
         request, image, outputs, grids, filters, selected_view, time.perf_counter() - start
     )
+
+
+def _selected_view(
+    outputs: list[LayerOutput], selected: tuple[int, int] | None, levels_mode: str
+) -> PaneView | None:
+    if selected is None:
+        return None
+    index, channel = selected
+    if not (0 <= index < len(outputs) and outputs[index].map.ndim == 3):
+        return None
+    data = outputs[index].map
+    channel = min(max(channel, 0), data.shape[2] - 1)
+    return make_view(np.ascontiguousarray(data[:, :, channel]), levels_mode)
+
+
+def with_selection(result: NetworkResult, selected: tuple[int, int] | None) -> NetworkResult:
+    """``result`` with another map selected: only that map's pane view is made (worker
+    thread), the run and its grids are reused. A click on a map costs milliseconds where a
+    whole run of a 640x480 input costs ~100 ms."""
+    start = time.perf_counter()
+    request = replace(result.request, selected=selected)
+    view = _selected_view(result.outputs, selected, request.levels_mode)
+    return replace(result, request=request, selected_view=view, seconds=time.perf_counter() - start)
