@@ -130,7 +130,7 @@ class _Arithmetic(QWidget):
             self._lines = conv_unit_lines(exp)
             if exp.weights.shape[2] == 1 and max(exp.weights.shape[:2]) <= MAX_GRID:
                 values, weights = exp.values[:, :, 0], exp.weights[:, :, 0]
-                products = values * weights
+                products = values * weights + 0.0  # no "-0" where a weight meets a zero
                 for sign, title, grid, tint in (
                     ("", "input", values, None),
                     ("\u00d7", "weights", weights, None),

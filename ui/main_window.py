@@ -51,6 +51,7 @@ from ui.workbench import Workbench
 
 IMAGE_FILTER = f"Images ({' '.join(f'*{suffix}' for suffix in sorted(IMAGE_EXTENSIONS))})"
 BUSY_DELAY_MS = 100  # quick updates should not flash a progress bar
+_EDITOR_TITLE = "<b>Kernel</b> &mdash; the weights slid over the input"
 
 
 class MainWindow(QMainWindow):
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
             self.messages,
             self,
         )
+        self.network.editing_changed.connect(self._on_editing_changed)
         self._add_pane_menus()
         self.recent_menu = build_menus(self)
         self.live_toolbar = LiveToolbar(self.live, self, self.workbench, self.store)
@@ -154,8 +156,8 @@ class MainWindow(QMainWindow):
         editor_box = QWidget()
         editor_layout = QVBoxLayout(editor_box)
         editor_layout.setContentsMargins(0, 0, 0, 0)
-        editor_title = QLabel("<b>Kernel</b> &mdash; the weights slid over the input")
-        editor_layout.addWidget(editor_title)
+        self.editor_title = QLabel(_EDITOR_TITLE)
+        editor_layout.addWidget(self.editor_title)
         editor_layout.addWidget(self.editor, 1)
         grid.addWidget(self.input_pane, 0, 0)
         grid.addWidget(editor_box, 0, 1)
@@ -199,7 +201,7 @@ class MainWindow(QMainWindow):
         # The right-hand docks keep the window's full height; the network goes under the panes.
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, frame)
-        self.resizeDocks([frame], [380], Qt.Orientation.Vertical)
+        self.resizeDocks([frame], [420], Qt.Orientation.Vertical)
         frame.hide()
         toggle = frame.toggleViewAction()
         toggle.setText("Show the network dock")
@@ -325,6 +327,13 @@ class MainWindow(QMainWindow):
         self.timing.setText(f"computed in {processed.seconds * 1000:.0f} ms")
         self.hover.refresh()
         self.result_shown.emit(processed)
+
+    def _on_editing_changed(self, label: str) -> None:
+        self.editor_title.setText(
+            f"<b>Kernel</b> &mdash; editing the network's <b>{label}</b>: edits change its maps"
+            if label
+            else _EDITOR_TITLE
+        )
 
     def _on_busy_changed(self, busy: bool) -> None:
         if busy:

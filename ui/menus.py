@@ -192,7 +192,9 @@ def _build_network_menu(window: MainWindow, menu: QMenu) -> None:
     """Example networks (each with its lesson), the kernel as a network, training."""
     network = window.network
     menu.setToolTipsVisible(True)
-    for name, lesson in network.presets():
+    for index, (name, lesson) in enumerate(network.presets()):
+        if index == 2:
+            menu.addSeparator()  # the lecture's demos, then the filter banks
         add_action(
             window,
             menu,
@@ -216,7 +218,8 @@ def _build_network_menu(window: MainWindow, menu: QMenu) -> None:
         "Show the kernel's &convolution",
         lambda _=False: network.show_kernel_output(),
         None,
-        "The convolution pane shows the kernel's output again instead of a network map.",
+        "Back to the single kernel: its output in the convolution pane, and the editor "
+        "edits it (not a network filter).",
     )
     menu.addAction(window.network_frame.toggleViewAction())
     menu.addSeparator()

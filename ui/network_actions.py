@@ -11,12 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QWidget
 
 from core.kernels import Kernel, KernelError
 from core.network import ConvLayer, Network, NetworkError, load_network
-from core.network.presets import build_preset, list_presets
+from core.network.presets import FIELD_EXAMPLE, KERAS_EXAMPLE, build_preset, list_presets
 from core.pipeline import kernel_network
 from ui.kernel_editor import KernelEditor
 from ui.messages import Messages
@@ -39,7 +39,14 @@ class NetworkActions(QObject):
         the remembered folders and the message bus.
     dialog_parent
         Parent of the file dialogs and the Train window.
+
+    Signals
+    -------
+    editing_changed(str)
+        What the kernel editor now edits: "" for the single kernel, else the filter's name.
     """
+
+    editing_changed = Signal(str)
 
     def __init__(
         self,
@@ -60,12 +67,23 @@ class NetworkActions(QObject):
         self._messages = messages
         self._parent = dialog_parent
         #: (layer index, out channel, in channel) of the filter the kernel editor edits.
-        self.editing_filter: tuple[int, int, int] | None = None
+        self._editing: tuple[int, int, int] | None = None
         self.train_window = None
         dock.view.filterSliceClicked.connect(self.edit_filter)
         dock.stack.message.connect(messages.show_status)
         editor.kernel_changed.connect(self._on_kernel_edited)
         frame.toggleViewAction().toggled.connect(self._on_dock_toggled)
+
+    @property
+    def editing_filter(self) -> tuple[int, int, int] | None:
+        """(layer index, out channel, in channel) of the filter the kernel editor edits, or
+        None (it edits the single kernel)."""
+        return self._editing
+
+    def _set_editing(self, target: tuple[int, int, int] | None, label: str = "") -> None:
+        if target != self._editing:
+            self._editing = target
+            self.editing_changed.emit(label if target is not None else "")
 
     # -- the dock ----------------------------------------------------------------------------
     def show_dock(self) -> None:
@@ -80,7 +98,7 @@ class NetworkActions(QObject):
 
     def use_network(self, network: Network, text: str) -> bool:
         """Explore ``network`` in the dock (one undoable step) and show it."""
-        self.editing_filter = None  # its filters are another network's
+        self._set_editing(None)  # its filters are another network's
         if not self._dock.set_network(network, text):
             return False
         self.show_dock()
@@ -89,8 +107,11 @@ class NetworkActions(QObject):
     # -- examples ----------------------------------------------------------------------------
     @staticmethod
     def presets() -> list[tuple[str, str]]:
-        """(name, lesson) of the example networks, in menu order."""
-        return list_presets()
+        """(name, lesson) of the example networks, in menu order: the lecture's two demos
+        first, then the filter banks."""
+        demos = (KERAS_EXAMPLE, FIELD_EXAMPLE)
+        listed = list_presets()
+        return [p for p in listed if p[0] in demos] + [p for p in listed if p[0] not in demos]
 
     def show_preset(self, name: str) -> bool:
         """Explore the example network ``name``; its lesson goes to the status line."""
@@ -120,7 +141,9 @@ class NetworkActions(QObject):
         return self.use_network(network, "From the current kernel")
 
     def show_kernel_output(self) -> None:
-        """The convolution pane shows the kernel's output again (no network map selected)."""
+        """Back to the single kernel: the convolution pane shows its output again (no network
+        map selected) and the kernel editor stops editing a network filter."""
+        self._set_editing(None)
         self._dock.select_map(None, None)
 
     # -- files -------------------------------------------------------------------------------
@@ -210,9 +233,9 @@ class NetworkActions(QObject):
         except KernelError as exc:
             self._messages.show_error(f"Cannot edit this filter: {exc}", topic="network")
             return False
-        self.editing_filter = None  # loading it is not an edit of it
+        self._set_editing(None)  # loading it is not an edit of it
         self._editor.set_kernel(kernel)
-        self.editing_filter = (layer_index, out_channel, in_channel)
+        self._set_editing((layer_index, out_channel, in_channel), kernel.name)
         self._messages.show_status(
             f"Editing {layer.name} filter {out_channel}{slice_text} in the kernel editor: "
             "your edits change the network."
@@ -220,9 +243,9 @@ class NetworkActions(QObject):
         return True
 
     def _on_kernel_edited(self, kernel: Kernel) -> None:
-        if self.editing_filter is None:
+        if self._editing is None:
             return
-        layer_index, out_channel, in_channel = self.editing_filter
+        layer_index, out_channel, in_channel = self._editing
         # A bias belongs to the whole filter: only a single-slice filter takes the editor's.
         network = self._dock.network()
         layer = network.layers[layer_index] if layer_index < len(network) else None
@@ -230,4 +253,4 @@ class NetworkActions(QObject):
         if not self._dock.stack.set_filter(
             layer_index, out_channel, in_channel, kernel.effective, bias
         ):
-            self.editing_filter = None  # refused (a size the layer does not take): stop
+            self._set_editing(None)  # refused (a size the layer does not take): stop
