@@ -42,12 +42,13 @@ class NetworkDock(QWidget):
         splitter.addWidget(self.view)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([420, 1000])
+        splitter.setSizes([340, 1000])  # the maps get the room
         self.splitter = splitter
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(splitter)
         self.stack.networkChanged.connect(self._engine.set_network)
+        self.stack.networkChanged.connect(lambda _network: self._sync_input())
         self.view.mapClicked.connect(self.select_map)
         self._engine.result_changed.connect(self._on_result)
         self._engine.cleared.connect(lambda _why: self.view.clear())
@@ -72,10 +73,23 @@ class NetworkDock(QWidget):
         self._engine.select(selected)
         self.view.set_selected_map(layer_index, channel)
 
-    def _on_input_changed(self, loaded: LoadedImage, _same_size: bool) -> None:
+    def _on_input_changed(self, _loaded: LoadedImage, _same_size: bool) -> None:
+        self._sync_input()
+
+    def _sync_input(self) -> None:
+        """Tell the layer list the input the network sees: a gray image feeds a 3-channel
+        network as three equal channels, a colour one a 1-channel network as gray
+        (``core.network.outputs.prepare_image``), so neither is flagged as unable to run."""
+        loaded = self._workbench.loaded
+        if loaded is None:
+            return
         h, w = loaded.image.shape[:2]
         channels = 1 if loaded.image.ndim == 2 else loaded.image.shape[2]
-        self.stack.set_input((h, w), channels)
+        wanted = self.stack.network().in_channels
+        if channels in (1, 3) and wanted in (1, 3):
+            channels = wanted
+        if self.stack.input_shape() != ((h, w), channels):
+            self.stack.set_input((h, w), channels)
 
     def _on_result(self, result: NetworkResult) -> None:
         self.view.show_outputs(result.outputs, result.grids, result.filters)

@@ -77,7 +77,7 @@ def test_the_keras_example_in_one_menu_click_shows_every_layer(keras):
 def test_a_clicked_map_shows_large_over_the_input_pixels_it_came_from(keras):
     window = keras
     view = window.network_dock.view
-    _click(view, view.map_point(0, 5, 0, 0))
+    _click(view, view.map_point(0, 5, 13, 13))  # the middle: a map is ~90 px wide here
     _settle(window)
     output = window.workbench.network.result.outputs[0]
     assert window.pane_group.network_map is not None
@@ -94,7 +94,7 @@ def test_a_clicked_map_shows_large_over_the_input_pixels_it_came_from(keras):
     assert conv_rows == pytest.approx(input_rows)
     assert (cx0 + cx1) / 2 == pytest.approx((ix0 + ix1) / 2)
     # The pooled layer's map sits at half resolution over the same pixels.
-    _click(view, view.map_point(2, 7, 0, 0))
+    _click(view, view.map_point(2, 7, 6, 6))
     _settle(window)
     placed = window.conv_pane.image.mapRectToParent(window.conv_pane.image.boundingRect())
     assert (placed.x(), placed.y(), placed.width(), placed.height()) == (1, 1, 26, 26)
@@ -298,3 +298,14 @@ def test_the_last_network_is_remembered_and_a_bad_one_never_stops_the_start(
     assert third.processed is not None  # the start went on
     assert "network" in third.banner.text() and "reset" in third.banner.text()
     assert third.network_dock.network() is not None
+
+
+def test_an_rgb_network_on_a_gray_digit_runs_and_the_layer_list_says_so(make_window):
+    window = make_window(DIGIT)
+    weights = np.random.default_rng(1).normal(size=(4, 3, 3, 3)).astype(np.float32)
+    window.network.use_network(Network((ConvLayer(weights, name="rgb"),), name="rgb"), "RGB")
+    _settle(window)
+    result = window.workbench.network.result
+    assert result.outputs[0].map.shape == (28, 28, 4)  # the gray digit, as three channels
+    assert window.network_dock.stack.input_shape() == ((28, 28), 3)
+    assert all(row.problem is None for row in window.network_dock.stack.document.summaries())
