@@ -297,7 +297,8 @@ class NetworkView(QWidget):
         )
         low, high = grid.levels
         geometry = output.geometry
-        field_text = f"field {geometry.field[0]}x{geometry.field[1]} · " if geometry else ""
+        # One fact a line: a wide note would widen its column, and six layers must fit the dock.
+        field_text = f"field {geometry.field[0]}x{geometry.field[1]}<br>" if geometry else ""
         note = f"{field_text}{_format_value(low)} … {_format_value(high)} ({grid.colormap})"
         if filters is not None:
             flo, fhi = filters.levels
