@@ -18,6 +18,7 @@ from core.kernels import Kernel, kernel_from_dict
 from core.network import Network, network_from_dict
 from core.network.files import network_to_dict
 from core.pipeline import PipelineSettings
+from resources import RESOURCES
 
 __all__ = ["MAX_RECENT", "SETTINGS_KEYS", "SettingsStore"]
 
@@ -78,6 +79,10 @@ class SettingsStore:
         return folder if usable else str(Path.home())
 
     def remember_folder(self, folder: Path) -> None:
+        # The bundled samples live inside the installed package: opening one must not make
+        # every save dialog start there.
+        if Path(folder).resolve() == RESOURCES:
+            return
         self.qsettings.setValue("last_folder", str(folder))
 
     def remember_file(self, path: Path) -> None:
