@@ -139,19 +139,25 @@ def test_a_clicked_filter_edits_in_the_kernel_editor_and_the_maps_follow(keras):
 def test_hovering_a_unit_draws_its_receptive_field_on_the_input(keras):
     window = keras
     view = window.network_dock.view
+    hovered = []
+    view.unitHovered.connect(lambda *unit: hovered.append(unit))
     _move(view, view.map_point(2, 4, 5, 6))  # pool1 unit (5, 6)
     QApplication.processEvents()
+    layer, channel, row, col = hovered[-1]  # the unit under the pointer's whole pixel
+    assert (layer, channel) == (2, 4) and abs(row - 5) <= 1 and abs(col - 6) <= 1
     field = window.input_pane.field
     assert field.isVisible()
-    # 3x3 valid conv, then a 2x2 stride-2 pool: rows 10..13, cols 12..15 of the input.
+    # 3x3 valid conv, then a 2x2 stride-2 pool: rows 2r..2r+3, cols 2c..2c+3 of the input.
     rect = field.rect()
-    assert (rect.x(), rect.y(), rect.width(), rect.height()) == (12, 10, 4, 4)
+    assert (rect.x(), rect.y(), rect.width(), rect.height()) == (2 * col, 2 * row, 4, 4)
     assert "4x4" in window.input_pane.readout
-    _move(view, view.map_point(0, 4, 5, 6))  # conv1 unit (5, 6): a 3x3 field
+    _move(view, view.map_point(0, 4, 5, 6))  # a conv1 unit: a 3x3 field
     QApplication.processEvents()
+    layer, channel, row, col = hovered[-1]
+    assert (layer, channel) == (0, 4)
     rect = field.rect()
-    assert (rect.x(), rect.y(), rect.width(), rect.height()) == (6, 5, 3, 3)
-    assert window.inspector.text().startswith("conv1 map 4, unit [5, 6]")
+    assert (rect.x(), rect.y(), rect.width(), rect.height()) == (col, row, 3, 3)
+    assert window.inspector.text().startswith(f"conv1 map 4, unit [{row}, {col}]")
 
 
 def test_the_inspector_shows_the_multichannel_sum_behind_a_unit(make_window):
@@ -309,3 +315,17 @@ def test_an_rgb_network_on_a_gray_digit_runs_and_the_layer_list_says_so(make_win
     assert result.outputs[0].map.shape == (28, 28, 4)  # the gray digit, as three channels
     assert window.network_dock.stack.input_shape() == ((28, 28), 3)
     assert all(row.problem is None for row in window.network_dock.stack.document.summaries())
+
+
+def test_hovering_the_large_map_reads_the_network_unit(keras):
+    window = keras
+    window.network_dock.select_map(2, 3)  # pool1 map 3, large in the convolution pane
+    _settle(window)
+    # Input point (x=9.5, y=5.5) lies over pool1 unit (2, 4): 1 + 2 * 4 <= 9.5 < 1 + 2 * 5.
+    shown = window.hover_at(9.5, 5.5, window.conv_pane)
+    pool = window.workbench.network.result.outputs[2].map
+    assert shown["conv"][0] == (2, 4)
+    assert shown["conv"][1] == pytest.approx(float(pool[2, 4, 3]))
+    assert shown["field"] == (4, 8, 4, 4)  # rows 4..7, cols 8..11 of the input
+    rect = window.input_pane.field.rect()
+    assert (rect.x(), rect.y(), rect.width(), rect.height()) == (8, 4, 4, 4)
