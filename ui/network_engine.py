@@ -98,10 +98,16 @@ class NetworkEngine(QObject):
             self._submit()
 
     def set_input(self, image: np.ndarray | None, levels_mode: str = "auto") -> None:
-        """The input on screen changed (float32 [0, 1]); the network runs on it."""
+        """The input on screen changed (float32 [0, 1]); the network runs on it. None: no
+        still input (live frames stream): the network's outputs are cleared, once."""
+        if image is None and self._image is None:
+            return
         self._image = image
         self._levels_mode = levels_mode
         self._result = None  # it describes another input: nothing may read it now
+        if image is None:
+            self.cleared.emit("no still image")
+            return
         self._submit()
 
     def _submit(self) -> None:

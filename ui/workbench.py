@@ -163,6 +163,9 @@ class Workbench(QObject):
     def set_live_input(self, loaded: LoadedImage) -> None:
         """The live frame now on screen is the input (its pane is drawn by the live engine)."""
         self._loaded = loaded
+        # The network's maps (and a selected map in the convolution pane) were the still
+        # image's: they must not stay over the frames.
+        self.network.set_input(None)
 
     def _on_image_loaded(self, _job, loaded: LoadedImage) -> None:
         previous = self._loaded

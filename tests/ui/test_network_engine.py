@@ -77,3 +77,19 @@ def test_selecting_a_map_reuses_the_run(qtbot):
         np.testing.assert_array_equal(view.data, first.outputs[2].map[:, :, 7])
     finally:
         engine.shutdown()
+
+
+def test_live_frames_clear_the_still_images_network_once(qtbot):
+    engine, _ = _engine(qtbot)
+    cleared = []
+    engine.cleared.connect(cleared.append)
+    engine.set_network(build_preset(KERAS_EXAMPLE))
+    engine.set_input(np.zeros((28, 28), np.float32))
+    _wait(qtbot, engine)
+    try:
+        assert engine.result is not None
+        for _ in range(3):  # one call per live frame
+            engine.set_input(None)
+        assert engine.result is None and cleared == ["no still image"]
+    finally:
+        engine.shutdown()
