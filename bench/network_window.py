@@ -3,7 +3,8 @@
 Run with ``python -m bench.network_window`` from the project root. For the Keras example
 (Conv2D(32, 3x3) + ReLU + MaxPooling2D) it prints the median time of
 :func:`core.network.display.compute_network` (run, grids, filters, the selected map's pane
-view) on the 28x28 digit and on a 640x480 frame, then, in the real MainWindow offscreen at
+view; grid cells at most ``GRID_CELL_SIDE`` pixels, as the window asks) on the 28x28 digit
+and on a 640x480 frame, then, in the real MainWindow offscreen at
 1600x1000, the time from choosing the example in the Network menu (and from clicking a map)
 until the result is on screen.
 
@@ -30,6 +31,7 @@ if __package__ in (None, ""):  # run as a script: make `core` importable
 from core.images import load_image
 from core.network.display import NetworkRequest, compute_network
 from core.network.presets import KERAS_EXAMPLE, build_preset
+from ui.network_engine import GRID_CELL_SIDE
 
 REPEATS = 9
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +52,7 @@ def worker_figures() -> None:
     frame = np.random.default_rng(0).random((480, 640), dtype=np.float32)
     for label, image in (("28x28 digit", digit), ("640x480 frame", frame)):
         for selected in (None, (0, 5)):
-            request = NetworkRequest(image, network, selected=selected)
+            request = NetworkRequest(image, network, selected=selected, max_side=GRID_CELL_SIDE)
             ms = median_ms(lambda r=request: compute_network(r))
             what = "with a selected map" if selected else "no selected map"
             print(f"compute_network, Keras example, {label}, {what}: {ms:.1f} ms")
@@ -97,7 +99,7 @@ def window_figures(image: Path, label: str) -> None:
 
 def main() -> int:
     worker_figures()
-    window_figures(ROOT / "resources" / "digit-7.png", "28x28 digit")
+    window_figures(ROOT / "resources" / "digit-7.png", "digit")
     window_figures(ROOT / "resources" / "street-scene.png", "street scene")
     return 0
 

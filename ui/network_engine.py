@@ -22,7 +22,12 @@ from core.network.display import (
 from ui.messages import Messages
 from ui.worker import LatestWinsWorker
 
-__all__ = ["NetworkEngine"]
+__all__ = ["GRID_CELL_SIDE", "NetworkEngine"]
+
+#: Largest side of one map in the dock's grids: a column is a few hundred pixels wide, and a
+#: 640x480x32 layer tiled whole is 3204x3366 pixels to draw and hand to Qt. A map clicked to
+#: be shown large is drawn whole, and hover reads every unit of the run either way.
+GRID_CELL_SIDE = 256
 
 
 class NetworkEngine(QObject):
@@ -118,6 +123,7 @@ class NetworkEngine(QObject):
                 self._image,
                 self._network,
                 selected=self._selected,
+                max_side=GRID_CELL_SIDE,
                 levels_mode=self._levels_mode,
             )
         )
