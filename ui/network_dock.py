@@ -10,7 +10,7 @@ engine renders it for the convolution pane); filters and hover are the window's 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from core.inputs import LoadedImage
 from core.network import Network
@@ -37,6 +37,8 @@ class NetworkDock(QWidget):
         self._engine = workbench.network
         self.stack = LayerStackEditor()
         self.view = NetworkView()
+        # A long readout must not widen the dock (the whole window would re-lay out on hover).
+        self.view.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.stack)
         splitter.addWidget(self.view)

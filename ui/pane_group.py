@@ -31,6 +31,8 @@ _TIPS = {
     "pixel: the input pixels it was computed from.",
     "conv": "The convolution output (before the activation): each pixel is the sum of the "
     "kernel's weights times the input under it. Red: positive match, blue: negative.",
+    "network": "A map of the network in the Network dock, shown large over the input pixels "
+    "it came from. Network > Show the kernel's convolution brings the kernel's output back.",
     "pooled": "The pooled output (after the activation): one value per window, so the map "
     "shrinks but features stay where they were.",
 }
@@ -128,6 +130,7 @@ class PaneGroup(QObject):
         if result is None or result.selected_view is None or result.request.selected is None:
             had_map, self.network_map = self.network_map is not None, None
             if had_map:  # the kernel's convolution again
+                self.conv_pane.setToolTip(_TIPS["conv"])
                 processed = self._workbench.processed
                 if processed is not None:
                     self.show_processed(processed)
@@ -135,6 +138,8 @@ class PaneGroup(QObject):
                     self.conv_pane.set_data(None)
                     self.conv_pane.set_title("Convolution")
             return
+        if self.network_map is None:
+            self.conv_pane.setToolTip(_TIPS["network"])
         self.network_map = result
         index, channel = result.request.selected
         output = result.outputs[index]

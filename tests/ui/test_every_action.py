@@ -674,6 +674,7 @@ def _check_show_kernel_output(ctx: Context, item) -> None:
     ctx.settle()
     assert window.pane_group.network_map is None
     assert window.conv_pane.title.text.startswith("Convolution")
+    assert "before the activation" in window.conv_pane.toolTip()
 
 
 def _transformed(fn) -> Callable[[Kernel], Kernel]:

@@ -82,6 +82,7 @@ def test_a_clicked_map_shows_large_over_the_input_pixels_it_came_from(keras):
     output = window.workbench.network.result.outputs[0]
     assert window.pane_group.network_map is not None
     assert window.conv_pane.title.text == "conv1 · map 5 of 32 · 26x26"
+    assert "Network dock" in window.conv_pane.toolTip()
     np.testing.assert_array_equal(window.conv_pane.image.image, output.map[:, :, 5])
     # Valid 3x3 conv on 28x28: map pixel (r, c) sits over input pixels (r + 1, c + 1).
     placed = window.conv_pane.image.mapRectToParent(window.conv_pane.image.boundingRect())
