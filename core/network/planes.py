@@ -160,22 +160,24 @@ def pool_plane(src: np.ndarray, dst: np.ndarray, layer: PoolLayer) -> None:
     size, stride = layer.size, layer.stride
     assert stride is not None
     if layer.mode != "avg" and stride >= size and size <= 3:
-        # Non-overlapping small windows: elementwise max/min of the strided views (as
-        # core.ops.pool does), written straight into the output plane.
+        # Non-overlapping small windows: elementwise max/min of strided views (as
+        # core.ops.pool does). Rows first, whose views keep contiguous rows, into a strip of
+        # whole rows; then its columns, straight into the output plane: about twice as fast
+        # as reducing the size*size doubly strided views one after another.
         out_h, out_w = dst.shape
         reduce = np.maximum if layer.mode == "max" else np.minimum
         rows, cols = (out_h - 1) * stride + 1, (out_w - 1) * stride + 1
-        views = [
-            src[dy : dy + rows : stride, dx : dx + cols : stride]
-            for dy in range(size)
-            for dx in range(size)
-        ]
-        if len(views) == 1:
-            dst[...] = views[0]
+        if size == 1:
+            dst[...] = src[:rows:stride, :cols:stride]
             return
-        reduce(views[0], views[1], out=dst)
-        for view in views[2:]:
-            reduce(dst, view, out=dst)
+        width = cols + size - 1  # the columns the windows read
+        strip = np.empty((out_h, width), np.float32)
+        reduce(src[0:rows:stride, :width], src[1 : 1 + rows : stride, :width], out=strip)
+        for dy in range(2, size):
+            reduce(strip, src[dy : dy + rows : stride, :width], out=strip)
+        reduce(strip[:, 0:cols:stride], strip[:, 1 : 1 + cols : stride], out=dst)
+        for dx in range(2, size):
+            reduce(dst, strip[:, dx : dx + cols : stride], out=dst)
         return
     dst[...] = pool(src, size=size, stride=stride, mode=layer.mode)  # type: ignore[arg-type]
 
