@@ -94,7 +94,7 @@ def _extent(cells: np.ndarray) -> tuple[float, float] | None:
     """(min, max) of an (H, W, C) map; None when it holds NaN or inf (``compute_levels``
     handles those)."""
     planes = cells.transpose(2, 0, 1)
-    if planes.flags.c_contiguous:  # the engine's (C, H, W) buffers: one OpenCV pass a plane
+    if planes.strides[2] == planes.itemsize:  # the engine's (C, H, W) planes: OpenCV, one pass each
         found = [cv2.minMaxLoc(plane)[:2] for plane in planes]
         low, high = min(f[0] for f in found), max(f[1] for f in found)
         # minMaxLoc either skips NaN (as compute_levels does) or returns NaN (checked here).

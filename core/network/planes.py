@@ -97,11 +97,17 @@ def conv_bank(layer: ConvLayer) -> Bank:
     return bank
 
 
-def conv_planes(x: np.ndarray, layer: ConvLayer) -> tuple[tuple[int, int], Callable]:
-    """The output (height, width) of ``layer`` on ``x`` and a function writing plane o.
+def conv_planes(
+    x: np.ndarray, layer: ConvLayer
+) -> tuple[tuple[int, int], Callable, tuple[int, int]]:
+    """The output (height, width) of ``layer`` on ``x``, a function writing plane o, and the
+    shape of the plane it writes best.
 
     ``write(o, dst)`` fills the (height, width) float32 array ``dst`` with output channel o:
-    the sum over input channels c of correlate(x[..., c], weights[o, c]) + bias[o].
+    the sum over input channels c of correlate(x[..., c], weights[o, c]) + bias[o]. At stride 1
+    ``dst`` may instead be a plane of the third shape (the filtered size), whose top-left
+    (height, width) corner is then the output: OpenCV filters into it directly, saving the
+    copy of every plane that a 'valid' layer would cost otherwise.
     """
     if x.shape[2] != layer.in_channels:
         raise NetworkError(
@@ -136,7 +142,8 @@ def conv_planes(x: np.ndarray, layer: ConvLayer) -> tuple[tuple[int, int], Calla
     extra = np.empty(full_shape, np.float32) if max(map(len, used)) > 1 else None
 
     def write(o: int, dst: np.ndarray) -> None:
-        target = dst if exact else scratch
+        whole = exact or (s == 1 and dst.shape == full_shape)
+        target = dst if whole else scratch
         cs = used[o]
         if len(cs) == 0:
             target.fill(bias[o])
@@ -149,10 +156,10 @@ def conv_planes(x: np.ndarray, layer: ConvLayer) -> tuple[tuple[int, int], Calla
             for c, kernel in zip(cs[1:], kernels[o][1:], strict=True):
                 cv2.filter2D(sources[c], -1, kernel, dst=extra, anchor=anchor, borderType=border)
                 cv2.add(target, extra, dst=target)
-        if not exact:
+        if not whole:
             dst[...] = scratch[: (out_h - 1) * s + 1 : s, : (out_w - 1) * s + 1 : s]
 
-    return (out_h, out_w), write
+    return (out_h, out_w), write, full_shape if s == 1 else (out_h, out_w)
 
 
 def pool_plane(src: np.ndarray, dst: np.ndarray, layer: PoolLayer) -> None:
