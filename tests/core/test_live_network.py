@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 
+import cv2
 import numpy as np
 import pytest
 from scipy.signal import correlate2d
@@ -148,8 +149,6 @@ def test_a_snapshot_writes_every_layer_raw_and_as_a_grid_and_the_network(tmp_pat
         raw = np.load(tmp_path / f"live_frame000003_{name}.npy")
         assert raw.shape == shape and raw.dtype == np.float32
     assert np.array_equal(np.load(tmp_path / "live_frame000003_pool1.npy"), result.outputs[2].map)
-    import cv2
-
     png = cv2.imread(str(tmp_path / "live_frame000003_conv1.png"))
     assert png is not None and png.dtype == np.uint8 and png.shape[0] > 40
     again = load_network(tmp_path / "live_frame000003_network.json")
