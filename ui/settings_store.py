@@ -16,6 +16,7 @@ from PySide6.QtCore import QByteArray, QSettings
 
 from core.kernels import Kernel, kernel_from_dict
 from core.pipeline import PipelineSettings
+from resources import RESOURCES
 
 __all__ = ["MAX_RECENT", "SETTINGS_KEYS", "SettingsStore"]
 
@@ -74,6 +75,10 @@ class SettingsStore:
         return folder if usable else str(Path.home())
 
     def remember_folder(self, folder: Path) -> None:
+        # The bundled samples live inside the installed package: opening one must not make
+        # every save dialog start there.
+        if Path(folder).resolve() == RESOURCES:
+            return
         self.qsettings.setValue("last_folder", str(folder))
 
     def remember_file(self, path: Path) -> None:

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import QRectF, QSettings, Qt
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import QApplication
 from scipy.signal import correlate2d
 
@@ -825,3 +825,24 @@ def test_outputs_not_computed_show_no_old_numbers(make_window):
     assert window.conv_pane.title.text == "Convolution: not computed"
     assert "min" not in window.conv_pane.stats.text and "max" not in window.conv_pane.stats.text
     assert window.timing.text() == ""
+
+
+def test_saves_do_not_start_in_the_bundled_samples_folder(window, monkeypatch):
+    """Opening a sample (File > Open sample) must not make save dialogs suggest the package."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from resources import RESOURCES
+
+    sample_action = next(a for a in window.findChildren(QAction) if a.text() == "Street scene")
+    sample_action.trigger()
+    assert wait_until_idle(window, 10_000)
+    asked = []
+    monkeypatch.setattr(
+        QFileDialog,
+        "getSaveFileName",
+        lambda _parent, _title, path, *a: asked.append(path) or ("", ""),
+    )
+    save_raw = next(a for a in window.conv_pane.view.menu.actions() if a.text() == "Save raw...")
+    save_raw.trigger()
+    assert asked and Path(asked[0]).name == "street-scene_conv.tif"
+    assert Path(asked[0]).parent != RESOURCES
