@@ -1,10 +1,12 @@
 """A live snapshot's network files: every layer raw and as a labelled grid, and the network.
 
 The frame and the single layer's outputs are written by "Export all" (``ui.saving``); this
-adds, beside them, what a network frame holds: per layer ``<stem>_<layer>.npy`` (the raw
-float32 ``(H, W, C)`` map, or ``(N,)`` for a vector), ``<stem>_<layer>.png`` (the labelled
-grid of ``core.network.outputs.write_outputs``, every unit at full size), and
-``<stem>_network.json`` (the network that made them). Every file is written atomically.
+adds, beside them, what a network frame holds: per layer ``<stem>_network_<layer>.npy`` (the
+raw float32 ``(H, W, C)`` map, or ``(N,)`` for a vector), ``<stem>_network_<layer>.png`` (the
+labelled grid of ``core.network.outputs.write_outputs``, every unit at full size), and
+``<stem>_network.json`` (the network that made them). The ``network_`` part keeps a layer
+named "conv" or "input" from replacing the single layer's files. Every file is written
+atomically.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ def write_network_snapshot(result: NetworkResult, folder: str | Path, stem: str)
         A file could not be written (those before it stay).
     """
     folder = Path(folder)
-    written = write_outputs(result.outputs, folder, stem, "npy")
-    written += write_outputs(result.outputs, folder, stem, "png")
-    network_path = folder / f"{stem}_network.json"
+    network_stem = f"{stem}_network"
+    written = write_outputs(result.outputs, folder, network_stem, "npy")
+    written += write_outputs(result.outputs, folder, network_stem, "png")
+    network_path = folder / f"{network_stem}.json"
     save_network(result.network, network_path)
     written.append(network_path)
     return written

@@ -141,15 +141,21 @@ def test_a_snapshot_writes_every_layer_raw_and_as_a_grid_and_the_network(tmp_pat
     paths = write_network_snapshot(result, tmp_path, "live_frame000003")
     names = sorted(p.name for p in paths)
     assert names == sorted(
-        [f"live_frame000003_{n}.{e}" for n in ("conv1", "relu1", "pool1") for e in ("npy", "png")]
+        [
+            f"live_frame000003_network_{n}.{e}"
+            for n in ("conv1", "relu1", "pool1")
+            for e in ("npy", "png")
+        ]
         + ["live_frame000003_network.json"]
     )
     shapes = {"conv1": (40, 52, 5), "relu1": (40, 52, 5), "pool1": (20, 26, 5)}
     for name, shape in shapes.items():
-        raw = np.load(tmp_path / f"live_frame000003_{name}.npy")
+        raw = np.load(tmp_path / f"live_frame000003_network_{name}.npy")
         assert raw.shape == shape and raw.dtype == np.float32
-    assert np.array_equal(np.load(tmp_path / "live_frame000003_pool1.npy"), result.outputs[2].map)
-    png = cv2.imread(str(tmp_path / "live_frame000003_conv1.png"))
+    assert np.array_equal(
+        np.load(tmp_path / "live_frame000003_network_pool1.npy"), result.outputs[2].map
+    )
+    png = cv2.imread(str(tmp_path / "live_frame000003_network_conv1.png"))
     assert png is not None and png.dtype == np.uint8 and png.shape[0] > 40
     again = load_network(tmp_path / "live_frame000003_network.json")
     assert np.array_equal(again.layers[0].weights, network.layers[0].weights)

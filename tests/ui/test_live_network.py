@@ -125,10 +125,10 @@ def test_snapshot_writes_every_layer_beside_the_frame(qtbot, live_window, view, 
         ("relu1", (120, 160, 5)),
         ("pool1", (60, 80, 5)),
     ):
-        raw = np.load(tmp_path / f"{stem}_{layer}.npy")
+        raw = np.load(tmp_path / f"{stem}_network_{layer}.npy")
         assert raw.shape == shape and raw.dtype == np.float32
-        assert (tmp_path / f"{stem}_{layer}.png").is_file()
-    pool = np.load(tmp_path / f"{stem}_pool1.npy")
+        assert (tmp_path / f"{stem}_network_{layer}.png").is_file()
+    pool = np.load(tmp_path / f"{stem}_network_pool1.npy")
     assert np.array_equal(pool, current.network.outputs[2].map)
     assert (tmp_path / f"{stem}_network.json").is_file()
 
