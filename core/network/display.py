@@ -171,20 +171,33 @@ def network_grids(outputs: list[LayerOutput], max_side: int | None = None) -> li
 
 
 # Live video runs one network for many frames: its filters are drawn once.
-_last_filters: tuple[Network, list[GridImage | None]] | None = None
+_last_filters: tuple[Network, tuple[int | None, ...], list[GridImage | None]] | None = None
 
 
-def network_filters(network: Network) -> list[GridImage | None]:
+def network_filters(
+    network: Network, grids: list[GridImage] | None = None
+) -> list[GridImage | None]:
     """Each conv layer's :func:`~core.network.views.filter_grid` (None for other layers),
-    drawn once per network object."""
+    drawn once per network object and layout.
+
+    With ``grids`` (the layers' map grids), a one-input-channel bank wraps like its maps, so
+    filter k sits where map k does (as the network view lays them out).
+    """
     global _last_filters
+    columns = tuple(
+        grids[i].layout.columns
+        if grids is not None and isinstance(layer, ConvLayer) and layer.in_channels == 1
+        else None
+        for i, layer in enumerate(network.layers)
+    )
     last = _last_filters
-    if last is not None and last[0] is network:
-        return last[1]
+    if last is not None and last[0] is network and last[1] == columns:
+        return last[2]
     filters = [
-        filter_grid(layer) if isinstance(layer, ConvLayer) else None for layer in network.layers
+        filter_grid(layer, count) if isinstance(layer, ConvLayer) else None
+        for layer, count in zip(network.layers, columns, strict=True)
     ]
-    _last_filters = (network, filters)
+    _last_filters = (network, columns, filters)
     return filters
 
 
@@ -203,7 +216,7 @@ def compute_network(request: NetworkRequest) -> NetworkResult:
     outputs = run_network(image, request.network, lazy=False)
     grids = network_grids(outputs, request.max_side)
     filters: list[GridImage | None] = (
-        network_filters(request.network)
+        network_filters(request.network, grids)
         if request.filters
         else [None] * len(request.network.layers)
     )

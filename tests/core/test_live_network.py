@@ -86,6 +86,9 @@ def test_live_grids_are_the_views_grids_and_filters_are_drawn_once():
     # Filters: a grid for the conv layer only, the same picture for every frame.
     assert first.filters[1] is None and first.filters[2] is None
     assert first.filters[0] is not None and second.filters[0] is first.filters[0]
+    # A one-channel bank wraps like its maps: filter k sits where map k does.
+    assert first.filters[0].layout.columns == conv_layout.columns
+    assert first.filters[0].layout.count == 7
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
