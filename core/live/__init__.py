@@ -5,18 +5,22 @@ from __future__ import annotations
 
 from core.live.choice import SIZES, SYNTHETIC_FPS, VIDEO_EXTENSIONS, SourceChoice, choice_for
 from core.live.frames import (
+    LIVE_GRID_SIDE,
     RECORDABLE_PANES,
     Failure,
     LiveParams,
     LiveResult,
     input_view,
+    layer_record_key,
     process_frame,
+    recordable_panes,
     render_as_displayed,
 )
 from core.live.processor import STATUS_INTERVAL_MS, FrameProcessor, OnDemandSource
 from core.live.stats import LiveStats
 
 __all__ = [
+    "LIVE_GRID_SIDE",
     "RECORDABLE_PANES",
     "SIZES",
     "STATUS_INTERVAL_MS",
@@ -31,6 +35,8 @@ __all__ = [
     "SourceChoice",
     "choice_for",
     "input_view",
+    "layer_record_key",
     "process_frame",
+    "recordable_panes",
     "render_as_displayed",
 ]

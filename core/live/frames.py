@@ -21,23 +21,55 @@ from core.display import (
     resolve_colormap,
 )
 from core.kernels import Kernel
+from core.network.display import NetworkRequest, NetworkResult, compute_network
+from core.network.layers import Network, NetworkError
 from core.pipeline import PipelineSettings
 from core.preview import PaneView, Processed, process_for_display
 from core.sources import Frame
 
 __all__ = [
+    "LIVE_GRID_SIDE",
     "RECORDABLE_PANES",
     "Failure",
     "LiveParams",
     "LiveResult",
     "input_view",
+    "layer_record_key",
     "process_frame",
+    "recordable_panes",
     "render_as_displayed",
 ]
 
 #: Pane key -> label of the panes a recording can show.
 RECORDABLE_PANES: dict[str, str] = {"input": "Input", "conv": "Convolution", "pooled": "Pooled"}
 _UNIT = np.float32(1.0 / 255.0)
+#: Largest side of one map's cell in a live network grid: 32 maps of 640x480 tile into about
+#: 0.3 MP, which a dock shows whole and the worker draws in a few milliseconds.
+LIVE_GRID_SIDE = 120
+_LAYER_KEY = "layer:"
+
+
+def layer_record_key(index: int) -> str:
+    """The recording key of network layer ``index``'s grid."""
+    return f"{_LAYER_KEY}{index}"
+
+
+def _layer_index(key: str | None) -> int | None:
+    if key is None or not key.startswith(_LAYER_KEY):
+        return None
+    try:
+        return int(key[len(_LAYER_KEY) :])
+    except ValueError:
+        return None
+
+
+def recordable_panes(network: Network | None = None) -> dict[str, str]:
+    """Recording key -> label: the panes, then each layer's grid of ``network`` as displayed."""
+    panes = dict(RECORDABLE_PANES)
+    if network is not None:
+        for i, layer in enumerate(network.layers):
+            panes[layer_record_key(i)] = f"Layer {layer.name}"
+    return panes
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +91,12 @@ class LiveParams:
         frame's own levels.
     render : bool
         Render the convolution and pooled maps to RGB here, so the GUI thread only shows them.
+    network : Network or None
+        Also run this network on each frame (None: the single layer only, exactly as before).
+    selected : (layer index, channel) or None
+        The network map shown large (its pane view comes with the result).
+    grid_side : int
+        Largest side of one cell of the network's grids (``views.layer_grid``'s max_side).
     """
 
     kernel: Kernel
@@ -68,6 +106,9 @@ class LiveParams:
     colormap: str = "auto"
     fixed_levels: tuple[tuple[float, float], tuple[float, float]] | None = None
     render: bool = True
+    network: Network | None = None
+    selected: tuple[int, int] | None = None
+    grid_side: int = LIVE_GRID_SIDE
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,6 +138,11 @@ class LiveResult:
     histograms : tuple or None
         ``(x, counts)`` for the input, convolution and pooled panes' histograms, computed a
         few times a second (None for the frames in between).
+    network : NetworkResult or None
+        The network's maps, grids and selected view for this frame, when ``params.network``
+        is set and it could run (the filters are drawn once per network, not per frame).
+    network_error : str or None
+        Why the network could not run on this frame (the single layer's result still stands).
     """
 
     frame: Frame
@@ -108,6 +154,8 @@ class LiveResult:
     seconds: float
     histograms: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
     rendered: tuple[tuple[np.ndarray, tuple[float, float]], ...] | None = None
+    network: NetworkResult | None = None
+    network_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,9 +257,14 @@ def process_frame(
             (render_as_displayed(view, params.colormap, lv), lv)
             for view, lv in zip(views, levels, strict=True)
         )
+    network, network_error = _run_network(working, params)
     record = None
+    layer = _layer_index(params.record)
     if params.record == "input":
         record = frame.image
+    elif layer is not None:
+        if network is not None and layer < len(network.grids):
+            record = network.grids[layer].rgb  # the layer's grid as the dock shows it
     elif params.record is not None and rendered is not None:
         record = rendered[0 if params.record == "conv" else 1][0]
     hists = None
@@ -223,4 +276,36 @@ def process_frame(
             processed.pooled.histogram,
         )
     seconds = time.perf_counter() - start
-    return LiveResult(frame, working, in_view, processed, record, params, seconds, hists, rendered)
+    return LiveResult(
+        frame,
+        working,
+        in_view,
+        processed,
+        record,
+        params,
+        seconds,
+        hists,
+        rendered,
+        network,
+        network_error,
+    )
+
+
+def _run_network(
+    working: np.ndarray, params: LiveParams
+) -> tuple[NetworkResult | None, str | None]:
+    """The network on the frame, or why it cannot run on it (the single layer still does)."""
+    if params.network is None:
+        return None, None
+    request = NetworkRequest(
+        working,
+        params.network,
+        selected=params.selected,
+        max_side=params.grid_side,
+        levels_mode=params.levels_mode,
+        filters=True,  # drawn once per network object (network_filters), not per frame
+    )
+    try:
+        return compute_network(request), None
+    except NetworkError as exc:
+        return None, str(exc)

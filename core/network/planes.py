@@ -97,11 +97,17 @@ def conv_bank(layer: ConvLayer) -> Bank:
     return bank
 
 
-def conv_planes(x: np.ndarray, layer: ConvLayer) -> tuple[tuple[int, int], Callable]:
-    """The output (height, width) of ``layer`` on ``x`` and a function writing plane o.
+def conv_planes(
+    x: np.ndarray, layer: ConvLayer
+) -> tuple[tuple[int, int], Callable, tuple[int, int]]:
+    """The output (height, width) of ``layer`` on ``x``, a function writing plane o, and the
+    shape of the plane it writes best.
 
     ``write(o, dst)`` fills the (height, width) float32 array ``dst`` with output channel o:
-    the sum over input channels c of correlate(x[..., c], weights[o, c]) + bias[o].
+    the sum over input channels c of correlate(x[..., c], weights[o, c]) + bias[o]. At stride 1
+    ``dst`` may instead be a plane of the third shape (the filtered size), whose top-left
+    (height, width) corner is then the output: OpenCV filters into it directly, saving the
+    copy of every plane that a 'valid' layer would cost otherwise.
     """
     if x.shape[2] != layer.in_channels:
         raise NetworkError(
@@ -136,7 +142,8 @@ def conv_planes(x: np.ndarray, layer: ConvLayer) -> tuple[tuple[int, int], Calla
     extra = np.empty(full_shape, np.float32) if max(map(len, used)) > 1 else None
 
     def write(o: int, dst: np.ndarray) -> None:
-        target = dst if exact else scratch
+        whole = exact or (s == 1 and dst.shape == full_shape)
+        target = dst if whole else scratch
         cs = used[o]
         if len(cs) == 0:
             target.fill(bias[o])
@@ -149,10 +156,10 @@ def conv_planes(x: np.ndarray, layer: ConvLayer) -> tuple[tuple[int, int], Calla
             for c, kernel in zip(cs[1:], kernels[o][1:], strict=True):
                 cv2.filter2D(sources[c], -1, kernel, dst=extra, anchor=anchor, borderType=border)
                 cv2.add(target, extra, dst=target)
-        if not exact:
+        if not whole:
             dst[...] = scratch[: (out_h - 1) * s + 1 : s, : (out_w - 1) * s + 1 : s]
 
-    return (out_h, out_w), write
+    return (out_h, out_w), write, full_shape if s == 1 else (out_h, out_w)
 
 
 def pool_plane(src: np.ndarray, dst: np.ndarray, layer: PoolLayer) -> None:
@@ -160,22 +167,24 @@ def pool_plane(src: np.ndarray, dst: np.ndarray, layer: PoolLayer) -> None:
     size, stride = layer.size, layer.stride
     assert stride is not None
     if layer.mode != "avg" and stride >= size and size <= 3:
-        # Non-overlapping small windows: elementwise max/min of the strided views (as
-        # core.ops.pool does), written straight into the output plane.
+        # Non-overlapping small windows: elementwise max/min of strided views (as
+        # core.ops.pool does). Rows first, whose views keep contiguous rows, into a strip of
+        # whole rows; then its columns, straight into the output plane: about twice as fast
+        # as reducing the size*size doubly strided views one after another.
         out_h, out_w = dst.shape
         reduce = np.maximum if layer.mode == "max" else np.minimum
         rows, cols = (out_h - 1) * stride + 1, (out_w - 1) * stride + 1
-        views = [
-            src[dy : dy + rows : stride, dx : dx + cols : stride]
-            for dy in range(size)
-            for dx in range(size)
-        ]
-        if len(views) == 1:
-            dst[...] = views[0]
+        if size == 1:
+            dst[...] = src[:rows:stride, :cols:stride]
             return
-        reduce(views[0], views[1], out=dst)
-        for view in views[2:]:
-            reduce(dst, view, out=dst)
+        width = cols + size - 1  # the columns the windows read
+        strip = np.empty((out_h, width), np.float32)
+        reduce(src[0:rows:stride, :width], src[1 : 1 + rows : stride, :width], out=strip)
+        for dy in range(2, size):
+            reduce(strip, src[dy : dy + rows : stride, :width], out=strip)
+        reduce(strip[:, 0:cols:stride], strip[:, 1 : 1 + cols : stride], out=dst)
+        for dx in range(2, size):
+            reduce(dst, strip[:, dx : dx + cols : stride], out=dst)
         return
     dst[...] = pool(src, size=size, stride=stride, mode=layer.mode)  # type: ignore[arg-type]
 

@@ -104,11 +104,11 @@ def _as_map(image: np.ndarray) -> np.ndarray:
 
 def run_conv(x: np.ndarray, layer: ConvLayer) -> np.ndarray:
     """Output channel o = sum over c of correlate(x[..., c], weights[o, c]) + bias[o]."""
-    shape, write = conv_planes(x, layer)
-    out = buffers.empty((layer.out_channels, *shape))
+    shape, write, plane_shape = conv_planes(x, layer)
+    planes = buffers.empty((layer.out_channels, *plane_shape))
     for o in range(layer.out_channels):
-        write(o, out[o])
-    return out.transpose(1, 2, 0)
+        write(o, planes[o])
+    return planes[:, : shape[0], : shape[1]].transpose(1, 2, 0)
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -178,9 +178,11 @@ def _run_block(
     lazy: bool,
 ) -> list[LayerOutput]:
     """conv [-> activation] [-> pool] as one loop over output channels (see module doc)."""
-    shape, write = conv_planes(x, conv)
+    shape, write, plane_shape = conv_planes(x, conv)
     channels = conv.out_channels
-    conv_out = buffers.empty((channels, *shape))
+    # Planes of the size OpenCV filters to (see conv_planes); the map is their top-left corner.
+    written = buffers.empty((channels, *plane_shape))
+    conv_out = written[:, : shape[0], : shape[1]]
     pooled = None
     if pooling is not None:
         pool_shape = geometries[-1].shape  # type: ignore[union-attr]
@@ -194,7 +196,7 @@ def _run_block(
     if function is not None and not deferred:
         activated = conv_out if function == "none" else buffers.empty(conv_out.shape)
     for o in range(channels):
-        write(o, conv_out[o])
+        write(o, written[o])
         if pooled is None:
             if activated is not None:
                 activate_plane(conv_out[o], activated[o], function)  # type: ignore[arg-type]

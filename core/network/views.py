@@ -201,7 +201,13 @@ def _draw(
     levels: tuple[float, float],
     colormap: str,
 ) -> GridImage:
-    values = _tile(cells, layout, fill=float(levels[0]))
+    return _paint(_tile(cells, layout, fill=float(levels[0])), layout, levels, colormap)
+
+
+def _paint(
+    values: np.ndarray, layout: GridLayout, levels: tuple[float, float], colormap: str
+) -> GridImage:
+    """Tiled values (see :func:`_tile`) through the colormap, gaps painted over."""
     rgb = apply_colormap(values, colormap_lut(colormap), levels)
     _paint_gaps(rgb, layout)
     return GridImage(rgb, layout, (float(levels[0]), float(levels[1])), colormap)

@@ -32,8 +32,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from core.images import SaveError
 from core.live import (
-    RECORDABLE_PANES,
     STATUS_INTERVAL_MS,
     VIDEO_EXTENSIONS,
     Failure,
@@ -42,8 +42,11 @@ from core.live import (
     LiveStats,
     SourceChoice,
     choice_for,
+    recordable_panes,
 )
 from core.live.session import LiveSession
+from core.live.snapshot import write_network_snapshot
+from core.network import Network
 from core.recording import VideoRecorder
 from core.sources import CameraSource, FrameSource, SourceError
 from ui.live.camera_probe import CameraProbe
@@ -97,6 +100,11 @@ class LiveController(QObject):
         The list of camera indices a probe found.
     choice_changed()
         :attr:`choice` went back to the last source that started (a video failed to open).
+    network_shown(object)
+        The :class:`~core.network.display.NetworkResult` of the frame now on screen (every
+        frame while a network is set with :meth:`set_network`): the network dock draws it.
+    recordable_changed()
+        :meth:`recordable_panes` changed (a network was set or removed).
     """
 
     frame_shown = Signal(object)
@@ -106,6 +114,8 @@ class LiveController(QObject):
     stats_changed = Signal(object)
     cameras_found = Signal(object)
     choice_changed = Signal()  # the choice went back to the last one that worked
+    network_shown = Signal(object)
+    recordable_changed = Signal()
     # Internal, emitted from the processing / capture threads; queued to the GUI thread.
     _result_ready = Signal()
     _capture_ended = Signal(int, object)
@@ -138,6 +148,9 @@ class LiveController(QObject):
         self._session: LiveSession | None = None
         self._recording = LiveRecording(messages)
         self._params: LiveParams | None = None
+        self._network: Network | None = None
+        self._selected: tuple[int, int] | None = None
+        self._last_network_failure = ""
         self._current: LiveResult | None = None
         self._frozen = False
         self._last_failure = ""
@@ -183,6 +196,35 @@ class LiveController(QObject):
     def recorder(self) -> VideoRecorder | None:
         """The recorder writing the current recording, or None."""
         return self._recording.recorder
+
+    @property
+    def network(self) -> Network | None:
+        """The network run on every frame (see :meth:`set_network`), or None."""
+        return self._network
+
+    def set_network(self, network: Network | None, selected: tuple[int, int] | None = None) -> None:
+        """Run ``network`` on every frame from the next one on (None: the single layer only),
+        with map ``selected`` = (layer index, channel) given as a pane view.
+
+        The hook the window's network engine calls when the network or the selected map
+        changes; the results come back through :attr:`network_shown`.
+        """
+        before = self.recordable_panes()
+        self._network = network
+        self._selected = selected if network is not None else None
+        panes = self.recordable_panes()
+        if self._recording.pane not in panes:
+            # The recorded layer went with its network: a video has one picture.
+            if self.is_recording():
+                self.stop_recording()
+            self._recording.pane = "conv"
+        self.params_changed()
+        if panes != before:
+            self.recordable_changed.emit()
+
+    def recordable_panes(self) -> dict[str, str]:
+        """Recording key -> label: the three panes, and each layer while a network runs."""
+        return recordable_panes(self._network)
 
     @property
     def record_pane(self) -> str:
@@ -363,7 +405,8 @@ class LiveController(QObject):
 
     # -- recording -----------------------------------------------------------------------------
     def start_recording(self, path: str | Path, pane: str | None = None) -> bool:
-        """Record ``pane`` ("input", "conv" or "pooled"; default :attr:`record_pane`) as
+        """Record ``pane`` ("input", "conv", "pooled", or a network layer's grid while a
+        network runs: a key of :meth:`recordable_panes`; default :attr:`record_pane`) as
         displayed to ``path`` (.avi or .mp4), one video frame per frame shown.
 
         Returns
@@ -376,8 +419,9 @@ class LiveController(QObject):
             messages.show_error("Start live mode before recording.", topic="record")
             return False
         pane = pane or self.record_pane
-        if pane not in RECORDABLE_PANES:
-            raise ValueError(f"pane must be one of {', '.join(RECORDABLE_PANES)}, not {pane!r}")
+        panes = self.recordable_panes()
+        if pane not in panes:
+            raise ValueError(f"pane must be one of {', '.join(panes)}, not {pane!r}")
         self.stop_recording()
         # The video plays at the rate frames are shown (it has one frame per frame shown), so
         # it runs in real time; the source's own rate before anything was measured.
@@ -385,7 +429,7 @@ class LiveController(QObject):
         shown_fps = self._view.display_fps()
         nominal = source.nominal_fps if source is not None else None
         fps = round(shown_fps, 1) if shown_fps >= 1.0 else (nominal or 30.0)
-        if not self._recording.start(path, pane, fps):
+        if not self._recording.start(path, pane, fps, panes):
             return False
         self.params_changed()  # frames are rendered for the recording from now on
         self.recording_changed.emit(True)
@@ -420,13 +464,23 @@ class LiveController(QObject):
         """
         loaded, current = self._workbench.loaded, self._current
         on_screen = current is not None and loaded is not None and loaded.image is current.working
-        return self._saving.snapshot(
-            loaded,
-            self._workbench.processed,
-            current.frame.index if on_screen else None,
-            folder,
-            ask=self.interactive,
+        frame_index = current.frame.index if on_screen else None
+        written = self._saving.snapshot(
+            loaded, self._workbench.processed, frame_index, folder, ask=self.interactive
         )
+        network = current.network if on_screen and current is not None else None
+        if not written or network is None or loaded is None:
+            return written
+        # Beside the frame and the single layer: every layer of the network, and the network.
+        stem = "-".join(Path(loaded.name).stem.split()) or "live"  # as SaveActions.snapshot
+        stem += f"_frame{frame_index:06d}"
+        try:
+            written += write_network_snapshot(network, written[0].parent, stem)
+        except (SaveError, OSError) as exc:
+            self._messages.show_error(f"The network's layers were not saved: {exc}", topic="save")
+            return written
+        self._messages.show_status(f"Saved {len(written)} files to {written[0].parent}")
+        return written
 
     # -- sources -------------------------------------------------------------------------------
     def set_choice(self, choice: SourceChoice, *, restart: bool = True) -> None:
@@ -510,7 +564,23 @@ class LiveController(QObject):
         if result.record is not None and (problem := self._recording.submit(result.record)):
             self.stop_recording()
             self._messages.show_error(f"Recording stopped: {problem}", level="note", topic="record")
+        self._show_network(result)
         self.frame_shown.emit(result)
+
+    def _show_network(self, result: LiveResult) -> None:
+        if result.network_error is not None:
+            if result.network_error != self._last_network_failure:
+                self._last_network_failure = result.network_error
+                self._messages.show_error(
+                    f"Cannot run the network: {result.network_error}", topic="network"
+                )
+            return
+        if result.network is None:
+            return
+        if self._last_network_failure:
+            self._last_network_failure = ""
+            self._messages.resolve("network")
+        self.network_shown.emit(result.network)
 
     @Slot(int, object)
     def _on_capture_ended(self, session: int, error: SourceError | None) -> None:
@@ -575,4 +645,6 @@ class LiveController(QObject):
             record=self.record_pane if self._recording.recorder is not None else None,
             colormap=workbench.colormap_name(),
             fixed_levels=fixed,
+            network=self._network,
+            selected=self._selected,
         )

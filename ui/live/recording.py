@@ -32,10 +32,17 @@ class LiveRecording:
         self.pane = "conv"
         self.recorder: VideoRecorder | None = None
 
-    def start(self, path: str | Path, pane: str, fps: float) -> bool:
-        """Open a recorder for ``pane`` at ``fps``; False (and a message) if it cannot."""
-        if pane not in RECORDABLE_PANES:
-            raise ValueError(f"pane must be one of {', '.join(RECORDABLE_PANES)}, not {pane!r}")
+    def start(
+        self, path: str | Path, pane: str, fps: float, panes: dict[str, str] | None = None
+    ) -> bool:
+        """Open a recorder for ``pane`` at ``fps``; False (and a message) if it cannot.
+
+        ``panes`` are the recordable keys and labels (default: the three panes; a network's
+        layers while one runs, see ``core.live.recordable_panes``).
+        """
+        panes = RECORDABLE_PANES if panes is None else panes
+        if pane not in panes:
+            raise ValueError(f"pane must be one of {', '.join(panes)}, not {pane!r}")
         try:
             recorder = VideoRecorder(path, fps=fps)
         except (RecordingError, ValueError) as exc:
@@ -44,7 +51,9 @@ class LiveRecording:
         self._messages.resolve("record")
         self.pane = pane
         self.recorder = recorder
-        self._messages.show_status(f"Recording the {RECORDABLE_PANES[pane].lower()} pane to {path}")
+        label = panes[pane]
+        what = label if pane.startswith("layer:") else f"the {label.lower()} pane"
+        self._messages.show_status(f"Recording {what} to {path}")
         return True
 
     def submit(self, frame: np.ndarray) -> str | None:

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.live import RECORDABLE_PANES, SIZES, LiveStats, SourceChoice
+from core.live import SIZES, LiveStats, SourceChoice
 from ui.live.controller import LiveController
 from ui.settings_store import SettingsStore
 from ui.workbench import Workbench
@@ -140,9 +140,7 @@ class LiveToolbar(QToolBar):
         self.record_action.setIcon(_dot_icon(_REC_COLOR))
         self.record_box = QComboBox()
         self.record_box.setToolTip("The pane a recording shows, with its colormap and levels.")
-        for key, label in RECORDABLE_PANES.items():
-            self.record_box.addItem(label, key)
-        self.record_box.setCurrentIndex(self.record_box.findData(controller.record_pane))
+        self._fill_record_box()
         self.rec_badge = QLabel("\u25cf REC")
         self.rec_badge.setToolTip("Recording: every frame shown is written to the video file.")
         self.rec_badge.setStyleSheet(_BADGE.format(_REC_COLOR))
@@ -187,6 +185,7 @@ class LiveToolbar(QToolBar):
         controller.stats_changed.connect(self._on_stats_changed)
         controller.cameras_found.connect(self._on_cameras_found)
         controller.choice_changed.connect(self._show_choice)
+        controller.recordable_changed.connect(self._fill_record_box)
         self._sync_enabled()
 
     # -- construction ------------------------------------------------------------------------
@@ -367,6 +366,18 @@ class LiveToolbar(QToolBar):
         self.controller.set_frozen(checked)
         self.freeze_action.setChecked(self.controller.is_frozen())
 
+    def _fill_record_box(self) -> None:
+        """The panes, and each network layer's grid while a network runs."""
+        box = self.record_box
+        box.blockSignals(True)
+        try:
+            box.clear()
+            for key, label in self.controller.recordable_panes().items():
+                box.addItem(label, key)
+            box.setCurrentIndex(max(0, box.findData(self.controller.record_pane)))
+        finally:
+            box.blockSignals(False)
+
     def _on_record_pane_changed(self, _index: int) -> None:
         pane = self.record_box.currentData()
         controller = self.controller
@@ -382,7 +393,8 @@ class LiveToolbar(QToolBar):
         elif controller.interactive:
             pane = self.record_box.currentData()
             stamp = QDateTime.currentDateTime().toString("yyyyMMdd-HHmmss")
-            default = Path(self._store.last_folder()) / f"convscope-{pane}-{stamp}.avi"
+            name = pane.replace(":", "")  # "layer:2" -> "layer2"
+            default = Path(self._store.last_folder()) / f"convscope-{name}-{stamp}.avi"
             path, _ = QFileDialog.getSaveFileName(
                 self._window,
                 "Record to video file",
