@@ -110,6 +110,12 @@ class MainWindow(QMainWindow):
             self,
         )
         self.network.editing_changed.connect(self._on_editing_changed)
+        # Live mode runs the network being explored on its frames; each frame's run is drawn
+        # in the dock and (a selected map) the convolution pane, as a still image's is.
+        engine = self.workbench.network
+        engine.network_set.connect(lambda: self.live.set_network(engine.network, engine.selected))
+        self.live.network_shown.connect(self.network_dock.show_result)
+        self.live.network_shown.connect(self.pane_group.show_network_map)
         self._add_pane_menus()
         self.recent_menu = build_menus(self)
         self.live_toolbar = LiveToolbar(self.live, self, self.workbench, self.store)

@@ -93,6 +93,10 @@ class NetworkDock(QWidget):
         if self.stack.input_shape() != ((h, w), channels):
             self.stack.set_input((h, w), channels)
 
+    def show_result(self, result: NetworkResult) -> None:
+        """Draw ``result`` (a live frame's run: ``LiveController.network_shown``)."""
+        self._on_result(result)
+
     def _on_result(self, result: NetworkResult) -> None:
         self.view.show_outputs(result.outputs, result.grids, result.filters)
         selected = self._engine.selected

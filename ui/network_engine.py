@@ -41,11 +41,14 @@ class NetworkEngine(QObject):
         The same run with another map selected (only its pane view is new).
     cleared(str)
         There is no result (no network, or it cannot run on this input); the text says why.
+    network_set()
+        The network or the selected map changed (live mode runs them on its frames).
     """
 
     result_changed = Signal(object)
     selection_changed = Signal(object)
     cleared = Signal(str)
+    network_set = Signal()
 
     def __init__(self, messages: Messages, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -89,14 +92,17 @@ class NetworkEngine(QObject):
             self._selected = None
             self._result = None
             self.cleared.emit("no network")
+            self.network_set.emit()
             return
         if self._selected is not None and self._selected[0] >= len(network):
             self._selected = None
+        self.network_set.emit()
         self._submit()
 
     def select(self, selected: tuple[int, int] | None) -> None:
         """Show map ``selected`` = (layer index, channel) large (None: none)."""
         self._selected = selected
+        self.network_set.emit()
         if self._result is not None and not self.worker.is_busy():
             self.view_worker.submit((self._result, selected))
         else:  # the next run selects it

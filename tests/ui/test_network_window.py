@@ -330,3 +330,25 @@ def test_hovering_the_large_map_reads_the_network_unit(keras):
     assert shown["field"] == (4, 8, 4, 4)  # rows 4..7, cols 8..11 of the input
     rect = window.input_pane.field.rect()
     assert (rect.x(), rect.y(), rect.width(), rect.height()) == (8, 4, 4, 4)
+
+
+def test_live_frames_run_the_explored_network_in_the_dock(make_window, qtbot):
+    window = make_window(DIGIT)
+    window.network.show_preset("lines-4")
+    _settle(window)
+    window.network_dock.select_map(0, 2)
+    _settle(window)
+    assert window.live.network is window.network_dock.network()
+    shown = []
+    window.live.network_shown.connect(shown.append)
+    window.live_toolbar.start_action.trigger()
+    try:
+        qtbot.waitUntil(lambda: len(shown) >= 2, timeout=10_000)
+        frame = shown[-1]
+        assert frame.network is window.network_dock.network()
+        h, w = window.workbench.loaded.image.shape[:2]  # the live frame's size
+        assert frame.outputs[0].map.shape[:2] == (h, w)  # 'same' padding
+        assert window.network_dock.view.layer_count() == 3
+        assert window.conv_pane.title.text.startswith("conv1 · map 2 of 4")
+    finally:
+        window.live.stop()
