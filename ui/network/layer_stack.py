@@ -329,7 +329,9 @@ class LayerStackEditor(QWidget):
         shown = max(3, min(count, _TABLE_ROWS))
         header = self.table.horizontalHeader().sizeHint().height()
         rows = shown * self.table.verticalHeader().defaultSectionSize()
-        self.table.setMinimumHeight(header + rows + 2 * self.table.frameWidth() + 2)
+        height = header + rows + 2 * self.table.frameWidth() + 2
+        self.table.setMinimumHeight(height)
+        self.table.setMaximumHeight(height)  # more would be empty: the settings get the rest
 
     def _on_network_changed(self, network: Network) -> None:
         self._refresh_table()

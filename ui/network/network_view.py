@@ -42,7 +42,7 @@ _HOVER_PEN = QColor(255, 215, 0)  # gold: visible on grey, coolwarm and RdBu ali
 _SELECTED_PEN = QColor(0, 200, 120)
 _SOURCE_PEN = QColor(0, 220, 255)  # cyan: the units the hovered unit reads
 _TITLE_COLOUR = "#e8e8e8"
-_FILTER_MIN_HEIGHT = 160
+_FILTER_MIN_HEIGHT = 120
 _MIN_MARKER_PIXELS = 6
 _NOTE_COLOUR = "#a8a8a8"
 
@@ -295,7 +295,8 @@ class NetworkView(QWidget):
             label.hide()
             maps_box.addItem(label, ignoreBounds=True)
             layout.addItem(title, 0, index)
-            layout.addItem(maps_box, 1, index)
+            # A layer without filters lets its maps use the filters' row too.
+            layout.addItem(maps_box, 1, index, 1 if column_key[2] else 2, 1)
             column = _Column(
                 title,
                 maps_box,
@@ -321,8 +322,8 @@ class NetworkView(QWidget):
             layout.addItem(note, 3, index)
             self._columns.append(column)
         grid_layout = layout.layout
-        grid_layout.setRowStretchFactor(1, 3)
-        grid_layout.setRowStretchFactor(2, 2)
+        grid_layout.setRowStretchFactor(1, 2)  # maps first; filters are enlarged anyway
+        grid_layout.setRowStretchFactor(2, 1)
 
     def _update_column(self, column: _Column, output: LayerOutput, grid, filters) -> None:
         old = column.grid
