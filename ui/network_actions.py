@@ -18,6 +18,7 @@ from core.kernels import Kernel, KernelError
 from core.network import ConvLayer, Network, NetworkError, load_network
 from core.network.presets import FIELD_EXAMPLE, KERAS_EXAMPLE, build_preset, list_presets
 from core.pipeline import kernel_network
+from resources import DIGIT_SAMPLE, SAMPLES
 from ui.kernel_editor import KernelEditor
 from ui.messages import Messages
 from ui.model_import import ask_import_model
@@ -161,9 +162,23 @@ class NetworkActions(QObject):
             return False
         if not self.use_network(network, f"Example {name}"):
             return False
+        self._show_on_its_image(name)
         lesson = dict(list_presets()).get(name, "")
         self._messages.show_status(f"{name}: {lesson}")
         return True
+
+    def _show_on_its_image(self, name: str) -> None:
+        """The Keras demo is the lecture's 28x28 digit: on a bundled sample, switch to the digit
+        (so 26x26x32 -> 13x13x32 shows in one click); a person's own image is never replaced."""
+        loaded = self._workbench.loaded
+        digit = SAMPLES[DIGIT_SAMPLE]
+        if (
+            name == KERAS_EXAMPLE
+            and loaded is not None
+            and loaded.path in SAMPLES.values()
+            and loaded.path != digit
+        ):  # (a live frame has no path: live mode keeps its source)
+            self._workbench.open_path(digit)
 
     def from_kernel(self) -> bool:
         """The single-kernel workbench as a network: conv, activation and pool of today."""
