@@ -7,7 +7,9 @@ pane's right-click menu and the kernel editor's buttons. Each is triggered with
 ``sys.excepthook`` catcher fails on any exception that escapes a slot. Actions in ``EXPECTED``
 must have their effect (a file of the right shape and dtype, a changed kernel, a banner that
 shows and clears); any other action, e.g. one added tomorrow, must at least run without an
-exception and leave the window alive.
+exception and leave the window alive; a window such an action opens has each of its buttons
+clicked the same way (a dialog nobody described is cancelled) before it is closed. The docks,
+the Train window and the Import model dialog are walked in ``test_every_surface``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QTextBrowser,
     QToolBar,
+    QToolButton,
+    QWidget,
 )
 
 from core.kernels import Kernel, load_kernel, preset
@@ -48,6 +52,18 @@ WAIT_MS = 10_000
 TIFF = "Float32 TIFF (*.tif *.tiff)"
 NPY = "NumPy array (*.npy)"
 PNG = "PNG image (*.png)"
+
+
+# What a person's Cancel returns, per kind of dialog (message boxes: the Cancel button).
+CANCELLED: dict[str, object] = {
+    "save": ("", ""),
+    "open": ("", ""),
+    "folder": "",
+    "getText": ("", False),
+    "getItem": ("", False),
+    "getInt": (0, False),
+    "getDouble": (0.0, False),
+}
 
 
 # -- fixtures: dialogs answered, exceptions caught --------------------------------------------
@@ -68,10 +84,21 @@ class Dialogs:
     def count(self, kind: str) -> int:
         return sum(1 for k, _ in self.asked if k == kind)
 
+    @contextlib.contextmanager
+    def cancelling(self) -> Iterator[None]:
+        """Within: a dialog with no answer queued is cancelled (a button nobody described)."""
+        self._cancel = True
+        try:
+            yield
+        finally:
+            self._cancel = False
+
     def _next(self, kind: str, title: str) -> object:
         self.asked.append((kind, title))
         queue = self._answers.get(kind)
         if not queue:
+            if getattr(self, "_cancel", False):
+                return CANCELLED.get(kind, QMessageBox.StandardButton.Cancel)
             raise AssertionError(f"unexpected {kind} dialog {title!r}")
         return queue.pop(0)
 
@@ -223,6 +250,32 @@ def discover(window: MainWindow) -> list[tuple[str, QAction | QAbstractButton]]:
         for b in window.editor.findChildren(QAbstractButton)
         if b.text() and b.isVisible()
     )
+    return found
+
+
+def discover_widget(root: QWidget, prefix: str) -> list[tuple[str, QAction | QAbstractButton]]:
+    """Every button with text under ``root`` (a dock, a window, a dialog), each once.
+
+    A tool button with a menu is replaced by its menu's actions, recursively (clicking it would
+    pop the menu up, modal); a tool button showing an action by that action.
+    """
+    found: list[tuple[str, QAction | QAbstractButton]] = []
+    seen: set[int] = set()
+
+    def add(label: str, item: QAction | QAbstractButton) -> None:
+        if id(item) not in seen:
+            seen.add(id(item))
+            found.append((label, item))
+
+    for button in root.findChildren(QAbstractButton):
+        text = _clean(button.text())
+        if isinstance(button, QToolButton) and button.menu() is not None:
+            for label, action in _menu_actions(button.menu(), f"{prefix}/{text}"):
+                add(label, action)
+        elif isinstance(button, QToolButton) and button.defaultAction() is not None:
+            add(f"{prefix}/{_clean(button.defaultAction().text())}", button.defaultAction())
+        elif text:
+            add(f"{prefix}/{text}", button)
     return found
 
 
@@ -744,16 +797,41 @@ def _check_opens_named_file(ctx: Context, label: str, item) -> None:
         assert str(ctx.window.loaded.path) == name
 
 
+# Windows with a walk of their own (test_every_surface), with their effects checked there.
+WALKED_ELSEWHERE = {"TrainWindow"}
+
+
+def _new_windows(ctx: Context) -> list[QWidget]:
+    return [
+        w
+        for w in QApplication.topLevelWidgets()
+        if w is not ctx.window and w.isVisible() and w.isWindow() and not isinstance(w, QMenu)
+    ]
+
+
+def _walk_window(ctx: Context, window: QWidget) -> None:
+    """Click every button of a window an action opened (unanswered dialogs cancelled)."""
+    for _label, item in discover_widget(window, window.windowTitle()):
+        if window.isVisible() and item.isEnabled():
+            with ctx.dialogs.cancelling():
+                click(item)
+            ctx.settle()
+            assert ctx.window.isVisible()
+
+
 def _check_generic(ctx: Context, item) -> None:
-    """An action nobody has described yet: it runs, nothing escapes, the window lives."""
+    """An action nobody has described yet: it runs, nothing escapes, the window lives; a
+    window it opens has each of its buttons clicked the same way, then is closed."""
     if not item.isEnabled():
         return  # a person cannot click it either
     click(item)
     ctx.settle()
     assert ctx.window.isVisible()
-    for widget in QApplication.topLevelWidgets():  # a non-modal window it may have opened
-        if widget is not ctx.window and widget.isVisible() and widget.isWindow():
-            widget.close()
+    for widget in _new_windows(ctx):
+        if type(widget).__name__ not in WALKED_ELSEWHERE:
+            _walk_window(ctx, widget)
+    for widget in _new_windows(ctx):
+        widget.close()
 
 
 # -- the tests --------------------------------------------------------------------------------

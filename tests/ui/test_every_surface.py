@@ -1,13 +1,14 @@
 """Every button and action of the newer surfaces, found by walking their widgets.
 
 ``test_every_action`` walks the main window's menus, toolbars, pane menus and kernel editor.
-This walks what it does not reach: the Network dock (layer stack buttons and their menus, the
-map view's buttons), the Train window the Network menu opens (both tabs) and the Import model
-dialog. Every ``QAbstractButton`` with text under each surface is found (a button with a menu
-is replaced by its menu's actions, recursively; a tool button showing an action by that
-action), clicked the way Qt does with dialogs answered, and must let no exception escape and
-leave the window alive. The important ones must have their effect (``EXPECTED`` tables); a
-button added tomorrow gets the generic check.
+This walks what it does not reach: the docks (the Network dock's layer stack buttons and their
+menus, its map view's buttons), the Train window the Network menu opens (both tabs) and the
+Import model dialog. Every ``QAbstractButton`` with text under each surface is found (a
+button with a menu is replaced by its menu's actions, recursively; a tool button showing an
+action by that action) and clicked the way Qt does, with dialogs answered; no exception may
+escape and the window must stay alive. The important ones must have their effect
+(``_dock_expected``, ``TRAIN_EXPECTED``); a button added tomorrow gets the generic check (a
+dialog it opens is cancelled).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QAbstractButton, QApplication, QToolButton, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QDockWidget, QWidget
 
 from core.network import ConvLayer, load_network, save_network
 from core.network.presets import FIELD_EXAMPLE, KERAS_EXAMPLE, build_preset
@@ -28,11 +30,10 @@ from tests.ui.test_every_action import (
     WAIT_MS,
     Context,
     _check_generic,
-    _clean,
-    _menu_actions,
     caught_exceptions,
     click,
     discover,
+    discover_widget,
 )
 
 # The interactive window with its dialogs answered: the same fixtures as the main walk.
@@ -43,30 +44,6 @@ MODEL = Path(__file__).parents[1] / "core" / "models" / "fixtures"
 TRAIN_MENU = "Network/Train a digit classifier..."
 IMPORT_MENU = "File/Import model..."
 Item = object
-
-
-# -- finding every button of a surface ----------------------------------------------------------
-def discover_widget(root: QWidget, prefix: str) -> list[tuple[str, Item]]:
-    """Every button with text under ``root`` (menus walked instead of their buttons)."""
-    found: list[tuple[str, Item]] = []
-    seen: set[int] = set()
-
-    def add(label: str, item: Item) -> None:
-        if id(item) not in seen:
-            seen.add(id(item))
-            found.append((label, item))
-
-    for button in root.findChildren(QAbstractButton):
-        text = _clean(button.text())
-        if isinstance(button, QToolButton) and button.menu() is not None:
-            # Clicking it would pop the menu up (modal): its actions are what a person picks.
-            for label, action in _menu_actions(button.menu(), f"{prefix}/{text}"):
-                add(label, action)
-        elif isinstance(button, QToolButton) and button.defaultAction() is not None:
-            add(f"{prefix}/{_clean(button.defaultAction().text())}", button.defaultAction())
-        elif text:
-            add(f"{prefix}/{text}", button)
-    return found
 
 
 def _close_other_windows(ctx: Context, keep: tuple[QWidget, ...] = ()) -> None:
@@ -90,7 +67,8 @@ def walk(
                 if label in expected:
                     expected[label](ctx, item)
                 elif item.isEnabled():
-                    click(item)
+                    with ctx.dialogs.cancelling():  # a dialog nobody described: cancelled
+                        click(item)
                     ctx.settle()
                     _close_other_windows(ctx, keep)
                 assert ctx.window.isVisible() and alive(), "the window is gone"
@@ -255,8 +233,20 @@ def _dock_expected(found: list[tuple[str, Item]]) -> dict[str, Callable[[Context
     return expected
 
 
-def test_every_network_dock_button_does_what_it_says(context):
-    found = discover_widget(context.window.network_dock, "Network dock")
+def _dock_surfaces(window) -> list[tuple[str, QWidget]]:
+    """Every dock of the window, the Network dock by its short name."""
+    return [
+        ("Network dock" if frame.widget() is window.network_dock else frame.windowTitle(), frame)
+        for frame in window.findChildren(QDockWidget)
+    ]
+
+
+def test_every_dock_button_does_what_it_says(context):
+    found = [
+        pair
+        for prefix, frame in _dock_surfaces(context.window)
+        for pair in discover_widget(frame, prefix)
+    ]
     labels = [label for label, _ in found]
     expected = _dock_expected(found)
     assert set(expected) <= set(labels), set(expected) - set(labels)
@@ -487,8 +477,42 @@ def test_a_new_dock_button_is_found_and_clicked(context):
     called = []
     button = QPushButton("Brand new thing", context.window.network_dock.view)
     button.clicked.connect(lambda checked=False: called.append(checked))
-    found = dict(discover_widget(context.window.network_dock, "Network dock"))
+    found = dict(
+        pair
+        for prefix, frame in _dock_surfaces(context.window)
+        for pair in discover_widget(frame, prefix)
+    )
     assert found["Network dock/Brand new thing"] is button
     with caught_exceptions() as escaped:
         _check_generic(context, button)
     assert called == [False] and escaped == []
+
+
+def test_a_window_a_new_action_opens_has_its_buttons_clicked(context):
+    from PySide6.QtWidgets import QFileDialog, QPushButton, QVBoxLayout
+
+    clicked, asked = [], []
+    opened: list[QWidget] = []
+
+    def open_window(checked=False) -> None:
+        window = QWidget(context.window, Qt.WindowType.Window)
+        window.setWindowTitle("Brand new window")
+        save = QPushButton("Save it…", window)
+        save.clicked.connect(
+            lambda checked=False: asked.append(QFileDialog.getSaveFileName(window, "Save it"))
+        )
+        other = QPushButton("Do it", window)
+        other.clicked.connect(lambda checked=False: clicked.append(checked))
+        QVBoxLayout(window).addWidget(save)
+        window.layout().addWidget(other)
+        window.show()
+        opened.append(window)
+
+    action = context.window.menuBar().actions()[0].menu().addAction("Brand new window")
+    action.triggered.connect(open_window)
+    found = dict(discover(context.window))
+    with caught_exceptions() as escaped:
+        _check_generic(context, found["File/Brand new window"])
+    assert escaped == [] and clicked == [False]
+    assert asked == [("", "")]  # the person cancelled the dialog nobody described
+    assert not opened[0].isVisible()  # and the window was closed
