@@ -386,14 +386,18 @@ def test_every_train_window_button_does_what_it_says(context, tiny_training):
     first = ["Train/Start", "Train/Curves as CSV…", "Train/Curves as PNG…"]
     found.sort(key=lambda pair: first.index(pair[0]) if pair[0] in first else len(first))
     failures = walk(context, found, TRAIN_EXPECTED, alive=train.isVisible, keep=(train,))
-    # Pause and Stop are enabled only while a run goes: click them during one.
+    # Pause and Stop are enabled only while a run goes: click them during a long one.
     view = train.train_view
-    view.controls.epochs.setValue(3)
+    view.controls.epochs.setValue(view.controls.epochs.maximum())
+    previous = view.last_outcome
     with caught_exceptions() as escaped:
         view.controls.start_button.click()
-        context.qtbot.waitUntil(view.controls.pause_button.isEnabled, timeout=WAIT_MS)
+        assert view.controls.pause_button.isEnabled() and view.worker.is_running()
         view.controls.pause_button.click()
+        assert view.worker.paused
         view.controls.stop_button.click()
+        context.qtbot.waitUntil(lambda: view.last_outcome is not previous, timeout=WAIT_MS)
+        assert view.last_outcome.kind == "stopped", view.last_outcome.message
         context.qtbot.waitUntil(lambda: not view.worker.is_running(), timeout=WAIT_MS)
         context.settle()
     assert escaped == [] and train.isVisible()
