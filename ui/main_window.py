@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -289,8 +289,23 @@ class MainWindow(QMainWindow):
             self.saving.export_dialog()
 
     def export_to(self, folder: str | Path) -> list[Path]:
-        """Input, kernel JSON, and both outputs raw and as displayed, into ``folder``."""
-        return self.saving.export_to(folder)
+        """Export all into ``folder`` and wait for it (scripts and tests; the menu's export
+        does not wait): the files written, [] if it failed or did not start. The writing
+        runs on a thread (``SaveActions.export_to``) while events keep being processed."""
+        written: list[Path] = []
+        loop = QEventLoop()
+
+        def done(files: list[Path]) -> None:
+            written.extend(files)
+            loop.quit()
+
+        self.saving.exported.connect(done)
+        try:
+            if self.saving.export_to(folder):
+                loop.exec()
+        finally:
+            self.saving.exported.disconnect(done)
+        return written
 
     def load_kernel_dialog(self) -> None:
         path = self.editor.load_dialog(self.store.last_folder())
@@ -434,6 +449,7 @@ class MainWindow(QMainWindow):
         (idempotent)."""
         self.live.shutdown()
         self.network.shutdown()
+        self.saving.wait_for_export()  # an export being written is finished, not cut short
         self._busy_timer.stop()
         self.workbench.shutdown()
 

@@ -13,14 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from core.display import apply_colormap, colormap_lut, is_signed, resolve_colormap
 from core.export import export_all
 from core.images import SaveError, save_png, save_raw
 from core.inputs import LoadedImage
 from core.preview import Processed
+from ui.background_save import BackgroundSave
 from ui.messages import Messages
 from ui.pane_group import PaneGroup
 from ui.panes import ImagePane
@@ -47,6 +48,11 @@ def ask_save_path(parent: QWidget, title: str, suggestion: str, filters: str) ->
 class SaveActions(QObject):
     """The window's saves, for whatever result the workbench holds.
 
+    Signals
+    -------
+    exported(list)
+        An "Export all" ended: the files written ([] if it failed; the banner says why).
+
     Parameters
     ----------
     workbench : Workbench
@@ -60,6 +66,8 @@ class SaveActions(QObject):
     dialog_parent : QWidget
         Parent of the file dialogs.
     """
+
+    exported = Signal(list)
 
     def __init__(
         self,
@@ -76,6 +84,11 @@ class SaveActions(QObject):
         self._messages = messages
         self._parent = dialog_parent
         self._snapshot_folder: str | None = None  # asked once, then reused
+        # Export all writes on a thread: a network's layers took ~1 s in the GUI thread.
+        self._background = BackgroundSave(self)
+        self._background.busy_changed.connect(self._on_export_busy)
+        self._background.done.connect(self._on_export_done)
+        self._export_folder = Path()
 
     def _pane_data(self, pane: ImagePane) -> tuple[np.ndarray, str] | None:
         processed = self._workbench.processed
@@ -89,10 +102,14 @@ class SaveActions(QObject):
     def displayed_rgb(self, pane: ImagePane, data: np.ndarray) -> np.ndarray:
         """Full-resolution RGB of ``data`` with the pane's current colours and levels (a
         gradient picked from its histogram's menu included)."""
+        return apply_colormap(data, *self._colours(pane, data))
+
+    def _colours(self, pane: ImagePane, data: np.ndarray) -> tuple[np.ndarray, tuple]:
+        """The LUT and levels ``pane`` draws ``data`` with (copies: the pane may change)."""
         lut = pane.image.lookup_table()
         if lut is None:  # colour maps (no LUT), or a pane that has not drawn yet
             lut = colormap_lut(resolve_colormap(self._workbench.colormap_name(), is_signed(data)))
-        return apply_colormap(data, lut, pane.levels())
+        return np.array(lut, copy=True), tuple(pane.levels())
 
     def _stem(self) -> str:
         loaded = self._workbench.loaded
@@ -139,51 +156,80 @@ class SaveActions(QObject):
         if folder:
             self.export_to(folder)
 
-    def export_to(
+    def export_to(self, folder: str | Path) -> bool:
+        """Input, kernel JSON, every output raw and as displayed, and every layer of the
+        network on screen, into ``folder``: written on a thread (``exported`` reports the
+        files, [] on failure); False if nothing was started."""
+        if self._background.is_busy():
+            self._messages.show_error(
+                "An export is still being written; try again when it is done.", topic="save"
+            )
+            return False
+        write = self._export_job(folder, self._workbench.loaded, self._workbench.processed)
+        if write is None:
+            return False
+        self._export_folder = Path(folder)
+        self._background.start(write)
+        return True
+
+    def _on_export_busy(self, busy: bool) -> None:
+        if busy:
+            self._messages.show_status(f"Exporting to {self._export_folder}...")
+            QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+        else:
+            QApplication.restoreOverrideCursor()
+
+    def _on_export_done(self, written: list[Path], error: str) -> None:
+        if error:
+            self._messages.show_error(f"Nothing was saved: {error}", topic="save")
+        else:
+            self._saved(self._export_folder)
+        self.exported.emit(written)
+
+    def wait_for_export(self) -> None:
+        """Let a running export finish (the window is closing); nothing is cut short."""
+        self._background.wait()
+
+    def _export_job(
         self,
         folder: str | Path,
-        *,
-        loaded: LoadedImage | None = None,
-        processed: Processed | None = None,
+        loaded: LoadedImage | None,
+        processed: Processed | None,
         stem: str | None = None,
-    ) -> list[Path]:
-        """Input, kernel JSON, and every output raw and as displayed, into ``folder``.
-
-        By default what the workbench holds now; live snapshots pass the frame they mean
-        (and a stem naming it), which the workbench may already have replaced.
-        """
-        loaded = loaded if loaded is not None else self._workbench.loaded
-        processed = processed if processed is not None else self._workbench.processed
+    ) -> Callable[[], list[Path]] | None:
+        """The write of an export of ``loaded`` and ``processed``, safe to run on any thread:
+        the panes' colours and levels are read now, in the GUI thread. None (and a message)
+        when there is nothing to export."""
         if processed is None or loaded is None:
             self._messages.show_error("There is nothing to export yet.", topic="save")
-            return []
+            return None
         stem = stem if stem is not None else Path(loaded.name).stem
         panes = (self._panes.conv_pane, self._panes.pooled_pane)
-        outputs = {
-            label: (data, self.displayed_rgb(pane, data))
+        outputs = [
+            (label, data, *self._colours(pane, data))
             for pane, (label, data) in zip(panes, processed.outputs(), strict=True)
-        }
-        written: list[Path] = []
+        ]
         # The network being explored, if its maps are of this input (not a snapshot's frame).
         network = self._workbench.network.result
         if network is not None and network.request.image is not loaded.image:
             network = None
+        image, kernel = loaded.image, processed.result.kernel
 
-        def run() -> None:
-            written.extend(
-                export_all(
-                    folder,
-                    stem,
-                    image=loaded.image,
-                    kernel=processed.result.kernel,
-                    outputs=outputs,
-                    network=None if network is None else network.network,
-                    network_outputs=() if network is None else network.outputs,
-                )
+        def write() -> list[Path]:
+            return export_all(
+                folder,
+                stem,
+                image=image,
+                kernel=kernel,
+                outputs={
+                    label: (data, apply_colormap(data, lut, levels))
+                    for label, data, lut, levels in outputs
+                },
+                network=None if network is None else network.network,
+                network_outputs=() if network is None else network.outputs,
             )
 
-        self._save(run, folder)
-        return written
+        return write
 
     def snapshot(
         self,
@@ -221,7 +267,11 @@ class SaveActions(QObject):
         stem = "-".join(Path(loaded.name).stem.split()) or "live"
         if frame_index is not None:
             stem += f"_frame{frame_index:06d}"
-        return self.export_to(folder, loaded=loaded, processed=processed, stem=stem)
+        write = self._export_job(folder, loaded, processed, stem)
+        written: list[Path] = []
+        if write is not None:
+            self._save(lambda: written.extend(write()), folder)
+        return written
 
     def _save(self, write: Callable[[], object], target: str | Path) -> bool:
         try:
@@ -229,8 +279,10 @@ class SaveActions(QObject):
         except (SaveError, OSError) as exc:
             self._messages.show_error(f"Nothing was saved: {exc}", topic="save")
             return False
-        target = Path(target)
+        self._saved(Path(target))
+        return True
+
+    def _saved(self, target: Path) -> None:
         self._store.remember_folder(target if target.is_dir() else target.parent)
         self._messages.resolve("save")
         self._messages.show_status(f"Saved {target}")
-        return True

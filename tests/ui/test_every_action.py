@@ -325,7 +325,8 @@ def _check_export(ctx: Context, item) -> None:
     click(item)
     assert list(folder.iterdir()) == []
     ctx.dialogs.answer("folder", str(folder))
-    click(item)
+    with ctx.qtbot.waitSignal(ctx.window.saving.exported, timeout=WAIT_MS):  # written on a thread
+        click(item)
     stem = Path(ctx.window.loaded.name).stem
     conv = cv2.imread(str(folder / f"{stem}_conv.tif"), cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(conv, ctx.window.processed.result.conv)

@@ -230,14 +230,15 @@ def test_a_network_that_cannot_run_clears_and_says_why(make_window):
     assert window.banner.isHidden()
 
 
-def test_export_all_also_writes_every_layer_of_the_network(keras, tmp_path, monkeypatch):
+def test_export_all_also_writes_every_layer_of_the_network(keras, qtbot, tmp_path, monkeypatch):
     window = keras
     folder = tmp_path / "export"
     folder.mkdir()
     monkeypatch.setattr(
         QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(folder))
     )
-    _action(window, "Export all...").trigger()
+    with qtbot.waitSignal(window.saving.exported, timeout=10_000):
+        _action(window, "Export all...").trigger()
     result = window.workbench.network.result
     for output in result.outputs:
         raw = np.load(folder / f"digit-7_net_{output.name}.npy")
@@ -352,3 +353,51 @@ def test_live_frames_run_the_explored_network_in_the_dock(make_window, qtbot):
         assert window.conv_pane.title.text.startswith("conv1 · map 2 of 4")
     finally:
         window.live.stop()
+
+
+def test_export_all_writes_off_the_gui_thread_with_a_busy_cursor(
+    keras, qtbot, tmp_path, monkeypatch
+):
+    """Export all with a network wrote ~1 s in the GUI thread: the window froze. The files are
+    written on another thread while the window shows it is busy; a second export meanwhile
+    is refused with a message, and the result comes back to the GUI thread."""
+    import threading
+
+    import core.export
+
+    window = keras
+    folder = tmp_path / "export"
+    folder.mkdir()
+    monkeypatch.setattr(
+        QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(folder))
+    )
+    release = threading.Event()
+    threads = []
+    write_output = core.export.write_output
+
+    def slow_write(output, path):
+        threads.append(threading.current_thread())
+        assert release.wait(10)  # the export is still being written until the test says so
+        return write_output(output, path)
+
+    monkeypatch.setattr(core.export, "write_output", slow_write)
+    export = _action(window, "Export all...")
+    export.trigger()
+    # Back in the event loop at once, the files still being written.
+    assert QApplication.overrideCursor() is not None
+    assert QApplication.overrideCursor().shape() == Qt.CursorShape.BusyCursor
+    assert "Exporting to" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: bool(threads), timeout=10_000)
+    assert list(folder.iterdir()) == [] or all(p.name.startswith(".") for p in folder.iterdir())
+    export.trigger()  # a second Export all while the first is written
+    assert "still being written" in window.banner.text()
+    with qtbot.waitSignal(window.saving.exported, timeout=10_000) as done:
+        release.set()
+    assert all(t is not threading.main_thread() for t in threads)
+    result = window.workbench.network.result
+    assert len(done.args[0]) == 6 + 1 + 2 * len(result.outputs)
+    for output in result.outputs:
+        raw = np.load(folder / f"digit-7_net_{output.name}.npy")
+        np.testing.assert_array_equal(raw, output.map)
+    assert QApplication.overrideCursor() is None
+    assert window.statusBar().currentMessage() == f"Saved {folder}"
