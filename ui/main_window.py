@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
         for pane in self.pane_group.outputs:  # the input's contrast is its own
             pane.levels_edited.connect(self.workbench.levels_edited)
         self.network_dock.view.unitHovered.connect(self.hover.hover_unit)
+        self.live.network_shown.connect(self.hover.show_live_network)
         self.network_dock.view.hoverLeft.connect(self.hover.clear)
         self.workbench.input_changed.connect(self._on_input_changed)
         self.workbench.result_changed.connect(self._on_result_changed)

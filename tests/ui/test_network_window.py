@@ -401,3 +401,64 @@ def test_export_all_writes_off_the_gui_thread_with_a_busy_cursor(
         np.testing.assert_array_equal(raw, output.map)
     assert QApplication.overrideCursor() is None
     assert window.statusBar().currentMessage() == f"Saved {folder}"
+
+
+def _conv_unit_by_loops(image, layer, channel: int, row: int, col: int) -> float:
+    """A 'valid' stride-1 conv unit summed with explicit loops (the reference)."""
+    image = image if image.ndim == 3 else image[:, :, None]
+    kh, kw = layer.kernel_size
+    total = float(layer.bias[channel])
+    for c in range(layer.in_channels):
+        for i in range(kh):
+            for j in range(kw):
+                total += float(image[row + i, col + j, c]) * float(layer.weights[channel, c, i, j])
+    return total
+
+
+def test_hover_and_the_large_map_work_on_live_network_frames(keras, qtbot):
+    """While frames stream the still image's network run is cleared: hovering the dock (and
+    the large map) reads the newest live frame's run, and follows the frames."""
+    window = keras
+    window.network_dock.select_map(0, 4)  # conv1 map 4, large in the convolution pane
+    _settle(window)
+    shown = []
+    window.live.network_shown.connect(shown.append)
+    window.live_toolbar.start_action.trigger()
+    try:
+        qtbot.waitUntil(lambda: len(shown) >= 2, timeout=10_000)
+        assert window.workbench.network.result is None  # the still run is gone
+        # The selected map is drawn large from each frame's run.
+        assert window.pane_group.network_map is shown[-1]
+        assert window.conv_pane.title.text.startswith("conv1 · map 4 of 32")
+        view = window.network_dock.view
+        hovered = []
+        view.unitHovered.connect(lambda *unit: hovered.append(unit))
+        _move(view, view.map_point(0, 4, 240, 320))  # mid-map (a screen pixel is ~6 units)
+        QApplication.processEvents()
+        layer, channel, row, col = hovered[-1]
+        assert (layer, channel) == (0, 4) and abs(row - 240) <= 18 and abs(col - 320) <= 18
+        field = window.input_pane.field
+        assert field.isVisible()
+        rect = field.rect()
+        assert (rect.x(), rect.y(), rect.width(), rect.height()) == (col, row, 3, 3)
+        assert "sees 3x3 input pixels" in window.input_pane.readout
+        # The pointer stays; new frames arrive: the sum is the newest frame's.
+        count = len(shown)
+        qtbot.waitUntil(lambda: len(shown) >= count + 2, timeout=10_000)
+        newest = shown[-1]
+        assert window.inspector.text().startswith(f"conv1 map 4, unit [{row}, {col}]")
+        conv = newest.network.layers[0]
+        expected = _conv_unit_by_loops(newest.image, conv, 4, row, col)
+        total = float(window.inspector.text().rsplit("= ", 1)[1])
+        assert total == pytest.approx(expected, rel=1e-3, abs=1e-3)
+        assert expected == pytest.approx(float(newest.outputs[0].map[row, col, 4]), abs=1e-4)
+        # The large map over input point (x=9.5, y=5.5): 'valid' conv1 unit (4, 8) is centred
+        # on input pixel (5, 9) and reads rows 4..6, cols 8..10.
+        hovered_map = window.hover_at(9.5, 5.5, window.conv_pane)
+        assert hovered_map["conv"][0] == (4, 8)
+        assert hovered_map["field"] == (4, 8, 3, 3)
+        assert hovered_map["sum"].total == pytest.approx(
+            _conv_unit_by_loops(shown[-1].image, conv, 4, 4, 8), rel=1e-3, abs=1e-3
+        )
+    finally:
+        window.live.stop()
