@@ -293,16 +293,20 @@ class MainWindow(QMainWindow):
         """Export all into ``folder`` and wait for it (scripts and tests; the menu's export
         does not wait): the files written, [] if it failed or did not start. The writing
         runs on a thread (``SaveActions.export_to``) while events keep being processed."""
+        self.saving.wait_for_saves()  # the next `exported` is this export's
         written: list[Path] = []
+        ended: list[bool] = []
         loop = QEventLoop()
 
         def done(files: list[Path]) -> None:
             written.extend(files)
+            ended.append(True)
             loop.quit()
 
         self.saving.exported.connect(done)
         try:
-            if self.saving.export_to(folder):
+            self.saving.export_to(folder)
+            if not ended:  # else it was refused at once (nothing to export)
                 loop.exec()
         finally:
             self.saving.exported.disconnect(done)
@@ -450,7 +454,7 @@ class MainWindow(QMainWindow):
         (idempotent)."""
         self.live.shutdown()
         self.network.shutdown()
-        self.saving.wait_for_export()  # an export being written is finished, not cut short
+        self.saving.wait_for_saves()  # an export being written is finished, not cut short
         self._busy_timer.stop()
         self.workbench.shutdown()
 

@@ -20,6 +20,8 @@ from core.display import apply_colormap, colormap_lut, is_signed, resolve_colorm
 from core.export import export_all
 from core.images import SaveError, save_png, save_raw
 from core.inputs import LoadedImage
+from core.live.snapshot import write_network_snapshot
+from core.network.display import NetworkResult
 from core.preview import Processed
 from ui.background_save import BackgroundSave
 from ui.messages import Messages
@@ -52,6 +54,9 @@ class SaveActions(QObject):
     -------
     exported(list)
         An "Export all" ended: the files written ([] if it failed; the banner says why).
+    snapshot_saved(list)
+        A live snapshot ended: the files written (those of the frame even if its network's
+        layers failed; [] if nothing was saved).
 
     Parameters
     ----------
@@ -68,6 +73,7 @@ class SaveActions(QObject):
     """
 
     exported = Signal(list)
+    snapshot_saved = Signal(list)
 
     def __init__(
         self,
@@ -86,9 +92,7 @@ class SaveActions(QObject):
         self._snapshot_folder: str | None = None  # asked once, then reused
         # Export all writes on a thread: a network's layers took ~1 s in the GUI thread.
         self._background = BackgroundSave(self)
-        self._background.busy_changed.connect(self._on_export_busy)
-        self._background.done.connect(self._on_export_done)
-        self._export_folder = Path()
+        self._background.busy_changed.connect(self._on_busy)
 
     def _pane_data(self, pane: ImagePane) -> tuple[np.ndarray, str] | None:
         processed = self._workbench.processed
@@ -156,38 +160,37 @@ class SaveActions(QObject):
         if folder:
             self.export_to(folder)
 
-    def export_to(self, folder: str | Path) -> bool:
+    def export_to(self, folder: str | Path) -> None:
         """Input, kernel JSON, every output raw and as displayed, and every layer of the
-        network on screen, into ``folder``: written on a thread (``exported`` reports the
-        files, [] on failure); False if nothing was started."""
-        if self._background.is_busy():
-            self._messages.show_error(
-                "An export is still being written; try again when it is done.", topic="save"
-            )
-            return False
+        network on screen, into ``folder``: written on a thread, after any save still being
+        written; ``exported`` reports the files ([] on failure, the banner says why)."""
         write = self._export_job(folder, self._workbench.loaded, self._workbench.processed)
         if write is None:
-            return False
-        self._export_folder = Path(folder)
-        self._background.start(write)
-        return True
+            self.exported.emit([])
+            return
 
-    def _on_export_busy(self, busy: bool) -> None:
+        def done(written: list[Path] | None, error: str) -> None:
+            if error:
+                self._messages.show_error(f"Nothing was saved: {error}", topic="save")
+            else:
+                self._saved(Path(folder))
+            self.exported.emit(written or [])
+
+        self._messages.show_status(f"Exporting to {folder}...")
+        self._background.start(write, done)
+
+    def _on_busy(self, busy: bool) -> None:
         if busy:
-            self._messages.show_status(f"Exporting to {self._export_folder}...")
             QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
         else:
             QApplication.restoreOverrideCursor()
 
-    def _on_export_done(self, written: list[Path], error: str) -> None:
-        if error:
-            self._messages.show_error(f"Nothing was saved: {error}", topic="save")
-        else:
-            self._saved(self._export_folder)
-        self.exported.emit(written)
+    def is_saving(self) -> bool:
+        """True while an export or snapshot is being written."""
+        return self._background.is_busy()
 
-    def wait_for_export(self) -> None:
-        """Let a running export finish (the window is closing); nothing is cut short."""
+    def wait_for_saves(self) -> None:
+        """Finish the exports and snapshots being written (the window is closing)."""
         self._background.wait()
 
     def _export_job(
@@ -239,8 +242,11 @@ class SaveActions(QObject):
         folder: str | Path | None = None,
         *,
         ask: bool = True,
-    ) -> list[Path]:
-        """Export one live frame (``loaded`` and ``processed``) into a snapshot folder.
+        network: NetworkResult | None = None,
+    ) -> bool:
+        """Export one live frame (``loaded`` and ``processed``, and every layer of the frame's
+        ``network`` run) into a snapshot folder, on a thread; ``snapshot_saved`` reports the
+        files. False if nothing was started (no frame, no folder).
 
         Parameters
         ----------
@@ -249,29 +255,57 @@ class SaveActions(QObject):
         folder : str or Path, optional
             Target folder; by default the one asked for last time (asked once, and again if it
             went away), or asked now when ``ask``.
+        network : NetworkResult, optional
+            The frame's network run: its layers (``core.live.snapshot``) go beside the frame.
         """
         if loaded is None or processed is None:
             self._messages.show_error("There is no frame to save yet.", topic="save")
-            return []
+            return False
         if folder is None and self._snapshot_folder and Path(self._snapshot_folder).is_dir():
             folder = self._snapshot_folder
         if folder is None:
             if not ask:
-                return []
+                return False
             folder = QFileDialog.getExistingDirectory(
                 self._parent, "Save snapshots into folder", self._store.last_folder()
             )
             if not folder:
-                return []
+                return False
         self._snapshot_folder = str(folder)
         stem = "-".join(Path(loaded.name).stem.split()) or "live"
         if frame_index is not None:
             stem += f"_frame{frame_index:06d}"
-        write = self._export_job(folder, loaded, processed, stem)
-        written: list[Path] = []
-        if write is not None:
-            self._save(lambda: written.extend(write()), folder)
-        return written
+        export = self._export_job(folder, loaded, processed, stem)
+        if export is None:
+            return False
+
+        def write() -> tuple[list[Path], str]:
+            written = export()
+            if network is None:
+                return written, ""
+            # Beside the frame and the single layer: every layer of the network, and the network.
+            try:
+                written += write_network_snapshot(network, folder, stem)
+            except (SaveError, OSError) as exc:
+                return written, str(exc)
+            return written, ""
+
+        def done(outcome: tuple[list[Path], str] | None, error: str) -> None:
+            written, network_error = outcome or ([], "")
+            if error:
+                self._messages.show_error(f"Nothing was saved: {error}", topic="save")
+            elif network_error:
+                self._messages.show_error(
+                    f"The network's layers were not saved: {network_error}", topic="save"
+                )
+            else:
+                self._saved(Path(folder))
+                if network is not None:
+                    self._messages.show_status(f"Saved {len(written)} files to {folder}")
+            self.snapshot_saved.emit(written)
+
+        self._background.start(write, done)
+        return True
 
     def _save(self, write: Callable[[], object], target: str | Path) -> bool:
         try:

@@ -484,9 +484,11 @@ def _check_snapshot(ctx: Context, item) -> None:
     ctx.start_live()
     ctx.dialogs.answer("folder", str(folder))
     asked = ctx.dialogs.count("folder")
-    click(item)
+    with ctx.qtbot.waitSignal(ctx.window.saving.snapshot_saved, timeout=WAIT_MS):
+        click(item)  # written on a thread
     ctx.wait_frames(2)
-    click(item)  # the folder was asked for once: not again
+    with ctx.qtbot.waitSignal(ctx.window.saving.snapshot_saved, timeout=WAIT_MS):
+        click(item)  # the folder was asked for once: not again
     assert ctx.dialogs.count("folder") == asked + 1
     ctx.stop_live()
     conv = sorted(folder.glob("*_conv.tif"))
