@@ -465,3 +465,33 @@ def test_hover_and_the_large_map_work_on_live_network_frames(keras, qtbot):
         )
     finally:
         window.live.stop()
+
+
+def test_closing_the_window_finishes_an_export_being_written(keras, tmp_path, monkeypatch):
+    import threading
+
+    import core.export
+
+    window = keras
+    folder = tmp_path / "export"
+    folder.mkdir()
+    monkeypatch.setattr(
+        QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(folder))
+    )
+    release = threading.Event()
+    write_output = core.export.write_output
+
+    def slow_write(output, path):
+        assert release.wait(10)
+        return write_output(output, path)
+
+    monkeypatch.setattr(core.export, "write_output", slow_write)
+    exported = []
+    window.saving.exported.connect(exported.append)
+    _action(window, "Export all...").trigger()
+    _action(window, "Export all...").trigger()  # a second one, queued behind it
+    threading.Timer(0.2, release.set).start()
+    window.close()  # waits for both: nothing a person asked to save is cut short
+    assert len(exported) == 2 and exported[0] and exported[0] == exported[1]
+    assert all(p.is_file() for p in exported[0])
+    assert QApplication.overrideCursor() is None
