@@ -304,6 +304,7 @@ class SaveActions(QObject):
                     self._messages.show_status(f"Saved {len(written)} files to {folder}")
             self.snapshot_saved.emit(written)
 
+        self._messages.show_status(f"Saving a snapshot to {folder}...")
         self._background.start(write, done)
         return True
 
