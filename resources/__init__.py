@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["DEFAULT_SAMPLE", "RESOURCES", "SAMPLES"]
+__all__ = ["DEFAULT_SAMPLE", "DIGIT_SAMPLE", "RESOURCES", "SAMPLES"]
 
 #: Folder holding the resource files.
 RESOURCES = Path(__file__).resolve().parent
@@ -21,3 +21,6 @@ SAMPLES: dict[str, Path] = {
 
 #: The image shown at start-up: a key of :data:`SAMPLES`.
 DEFAULT_SAMPLE = "Boxes and lines"
+
+#: The lecture's 28x28 digit (the Keras Conv2D(32) demo runs on it): a key of :data:`SAMPLES`.
+DIGIT_SAMPLE = "Handwritten 7 (28x28)"

@@ -447,6 +447,7 @@ class MainWindow(QMainWindow):
         )
         explored = self.workbench.network.network is not None
         self.store.remember_network(self.network_dock.network() if explored else None)
+        self.network.remember_layout()
 
     # -- shutdown --------------------------------------------------------------------------
     def shutdown(self) -> None:

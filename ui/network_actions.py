@@ -11,13 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QWidget
 
 from core.kernels import Kernel, KernelError
 from core.network import ConvLayer, Network, NetworkError, load_network
 from core.network.presets import FIELD_EXAMPLE, KERAS_EXAMPLE, build_preset, list_presets
 from core.pipeline import kernel_network
+from resources import DIGIT_SAMPLE, SAMPLES
 from ui.kernel_editor import KernelEditor
 from ui.messages import Messages
 from ui.model_import import ask_import_model
@@ -73,6 +74,10 @@ class NetworkActions(QObject):
         dock.stack.message.connect(messages.show_status)
         editor.kernel_changed.connect(self._on_kernel_edited)
         frame.toggleViewAction().toggled.connect(self._on_dock_toggled)
+        #: (dock height, layer stack width) to show the dock with: last session's, then the
+        #: person's last drag this session (None: a share of the window, see _apply_layout).
+        self._layout = store.network_layout()
+        frame.toggleViewAction().toggled.connect(self._on_dock_visibility)
 
     @property
     def editing_filter(self) -> tuple[int, int, int] | None:
@@ -90,6 +95,41 @@ class NetworkActions(QObject):
         """Show the network dock and run its network on the input."""
         self._frame.show()
         self._on_dock_toggled(True)
+
+    def dock_layout(self) -> tuple[int, int] | None:
+        """(dock height, layer stack width) now if the dock is shown, else the one it will be
+        shown with (None: the default share of the window)."""
+        if self._frame.isHidden():
+            return self._layout
+        return self._frame.height(), self._dock.splitter.sizes()[0]
+
+    def remember_layout(self) -> None:
+        """Keep the dock's size, as the person dragged it, for the next session."""
+        layout = self.dock_layout()
+        if layout is not None:
+            self._store.remember_network_layout(*layout)
+
+    def _on_dock_visibility(self, shown: bool) -> None:
+        if shown:
+            self._apply_layout()
+        elif self._frame.height() > 0:
+            self._layout = (self._frame.height(), self._dock.splitter.sizes()[0])
+
+    def _apply_layout(self) -> None:
+        """Give the dock its remembered height, else 45% of the window: 32 maps and every
+        layer's row must be readable, and the panes above keep over half (GUIDE: a network
+        is read like CNN Explainer's columns)."""
+        window = self._frame.parentWidget()
+        if self._layout is not None:
+            height, stack_width = self._layout
+        else:
+            height, stack_width = int(0.45 * window.height()), 340
+        if self._frame.isFloating():
+            self._frame.resize(self._frame.width(), height)
+        else:
+            window.resizeDocks([self._frame], [height], Qt.Orientation.Vertical)
+        total = sum(self._dock.splitter.sizes()) or self._dock.width()
+        self._dock.splitter.setSizes([stack_width, max(1, total - stack_width)])
 
     def _on_dock_toggled(self, shown: bool) -> None:
         engine = self._workbench.network
@@ -122,9 +162,23 @@ class NetworkActions(QObject):
             return False
         if not self.use_network(network, f"Example {name}"):
             return False
+        self._show_on_its_image(name)
         lesson = dict(list_presets()).get(name, "")
         self._messages.show_status(f"{name}: {lesson}")
         return True
+
+    def _show_on_its_image(self, name: str) -> None:
+        """The Keras demo is the lecture's 28x28 digit: on a bundled sample, switch to the digit
+        (so 26x26x32 -> 13x13x32 shows in one click); a person's own image is never replaced."""
+        loaded = self._workbench.loaded
+        digit = SAMPLES[DIGIT_SAMPLE]
+        if (
+            name == KERAS_EXAMPLE
+            and loaded is not None
+            and loaded.path in SAMPLES.values()
+            and loaded.path != digit
+        ):  # (a live frame has no path: live mode keeps its source)
+            self._workbench.open_path(digit)
 
     def from_kernel(self) -> bool:
         """The single-kernel workbench as a network: conv, activation and pool of today."""

@@ -26,7 +26,16 @@ MAX_RECENT = 8
 #: Every key the window stores. Others are removed when the settings are read: a corrupt
 #: file's junk must not be written back and grow. A new setting must be added here.
 SETTINGS_KEYS = frozenset(
-    {"geometry", "window_state", "kernel", "options", "recent_files", "last_folder", "network"}
+    {
+        "geometry",
+        "window_state",
+        "kernel",
+        "options",
+        "recent_files",
+        "last_folder",
+        "network",
+        "network_layout",
+    }
 )
 #: A network larger than this (as JSON) is not remembered: settings files stay small.
 MAX_NETWORK_TEXT = 4 * 1024 * 1024
@@ -156,6 +165,24 @@ class SettingsStore:
             self.qsettings.remove("network")
         else:
             self.qsettings.setValue("network", text)
+        self.qsettings.sync()
+
+    def network_layout(self) -> tuple[int, int] | None:
+        """``(dock height, layer stack width)`` in pixels as the person left them, or None
+        (never stored, or junk: the window's defaults are used)."""
+        try:
+            layout = json.loads(self._stored_text("network_layout", "null"))
+        except (ValueError, TypeError, RecursionError):
+            return None
+        if not (isinstance(layout, list) and len(layout) == 2):
+            return None
+        if not all(isinstance(n, int) and 40 <= n <= 20000 for n in layout):
+            return None
+        return layout[0], layout[1]
+
+    def remember_network_layout(self, height: int, stack_width: int) -> None:
+        """Keep the network dock's height and its layer stack's width for next time."""
+        self.qsettings.setValue("network_layout", json.dumps([int(height), int(stack_width)]))
         self.qsettings.sync()
 
     def options(self) -> tuple[PipelineSettings, str, str] | None:

@@ -43,8 +43,12 @@ def _cell(editor, row, column):
 def test_table_lists_shapes_parameters_and_fields(editor):
     assert editor.model.rowCount() == 5
     rows = [[_cell(editor, r, c) for c in range(6)] for r in range(5)]
-    assert rows[0] == ["1", "conv1", "conv: 8 filters 3x3, stride 1, valid", "26x26x8", "80", "3x3"]
-    assert rows[3][2:] == ["conv: 16 filters 3x3x8, stride 1, valid", "11x11x16", "1,168", "8x8"]
+    # The Kind column is one short line; the full configuration is the row's tooltip.
+    assert rows[0] == ["1", "conv1", "conv 8·3x3", "26x26x8", "80", "3x3"]
+    assert rows[3][2:] == ["conv 16·3x3x8", "11x11x16", "1,168", "8x8"]
+    assert [row[2] for row in rows] == ["conv 8·3x3", "relu", "max 2x2", "conv 16·3x3x8", "max 2x2"]
+    tip = editor.model.index(3, 2).data(Qt.ItemDataRole.ToolTipRole)
+    assert tip == "conv2: conv, 16 filters 3x3x8, stride 1, valid"
     assert [row[5] for row in rows] == ["3x3", "3x3", "4x4", "8x8", "10x10"]
     editor.set_input((64, 48), 1)  # the input changed: shapes follow, no edit
     assert _cell(editor, 0, 3) == "62x46x8"

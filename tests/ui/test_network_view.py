@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -216,3 +217,49 @@ def test_screenshot_script_renders_every_widget(qapp, tmp_path):
     shots = sorted(p.name for p in tmp_path.glob("*.png"))
     assert len(shots) == 6
     assert all((tmp_path / name).stat().st_size > 5000 for name in shots)
+
+
+def _wheel(view, scene_point, notches: int) -> None:
+    """Turn the mouse wheel over a scene point, as a person does to zoom."""
+    pos = QPointF(_viewport_pos(view, scene_point))
+    viewport = view.graphics.viewport()
+    event = QWheelEvent(
+        pos, QPointF(viewport.mapToGlobal(pos.toPoint())), QPoint(0, 0), QPoint(0, 120 * notches),
+        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )  # fmt: skip
+    QApplication.sendEvent(viewport, event)
+    QApplication.processEvents()
+
+
+def test_the_wheel_zooms_around_the_pointer_and_hover_and_click_still_find_the_unit(
+    shown, qtbot, qapp
+):
+    view, _outputs, _ = shown
+    box = view._columns[0].maps_box
+    before = box.viewRange()
+    pointer = view.map_point(0, 5, 10, 12)
+    spacing = view.map_point(0, 5, 10, 13).x() - pointer.x()  # screen px per unit
+    _wheel(view, pointer, 4)
+    after = box.viewRange()
+    zoom = (before[0][1] - before[0][0]) / (after[0][1] - after[0][0])
+    assert zoom > 1.5  # zoomed in
+    new_spacing = view.map_point(0, 5, 10, 13).x() - view.map_point(0, 5, 10, 12).x()
+    assert new_spacing == pytest.approx(spacing * zoom, rel=0.02)
+    # Around the pointer: the pixel under it still shows unit (row 10, col 12) of map 5.
+    with qtbot.waitSignal(view.unitHovered, timeout=2000) as blocker:
+        _move(view, pointer)
+        qapp.processEvents()
+    assert blocker.args == [0, 5, 10, 12]
+    # Three units right and two down on screen, at the zoomed spacing, is unit (12, 15).
+    target = QPointF(pointer.x() + 3 * new_spacing, pointer.y() + 2 * new_spacing)
+    with qtbot.waitSignal(view.unitHovered, timeout=2000) as blocker:
+        _move(view, target)
+        qapp.processEvents()
+    assert blocker.args == [0, 5, 12, 15]
+    with qtbot.waitSignal(view.mapClicked, timeout=2000) as blocker:
+        _click(view, target)
+    assert blocker.args == [0, 5]
+    # Fit shows the whole grid again.
+    view.fit_button.click()
+    assert np.allclose(box.viewRange(), before)

@@ -17,10 +17,12 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QMenu,
+    QScrollArea,
     QSplitter,
     QTableView,
     QToolButton,
@@ -33,6 +35,8 @@ from core.network.presets import FILTER_BANKS, list_presets
 from ui.network.layer_config import LayerConfigPanel
 from ui.network.layer_table import LayerTableModel
 from ui.network.network_document import NEW_CONV_FILTERS, NEW_CONV_SIZE, NetworkDocument
+
+_TABLE_ROWS = 12  # rows the table asks room for; a longer network scrolls
 
 FILE_FILTER = "ConvScope network (*.json);;All files (*)"
 
@@ -173,6 +177,11 @@ class LayerStackEditor(QWidget):
         self.table.setDragDropOverwriteMode(False)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # Compact one-line rows: every layer of the examples fits without scrolling.
+        self.table.setWordWrap(False)
+        rows = self.table.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.table.fontMetrics().height() + 6)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
@@ -248,7 +257,13 @@ class LayerStackEditor(QWidget):
 
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
-        splitter.addWidget(self.config)
+        # The settings scroll when the dock is short, so the table keeps every row visible.
+        config_scroll = QScrollArea()
+        config_scroll.setWidget(self.config)
+        config_scroll.setWidgetResizable(True)
+        config_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        splitter.addWidget(config_scroll)
+        splitter.setChildrenCollapsible(False)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
@@ -304,9 +319,19 @@ class LayerStackEditor(QWidget):
         selected = self.selected_index()
         rows = self.document.summaries()
         self.model.set_rows(rows)  # a reset clears the selection: restore it
+        self._fit_table_height(len(rows))
         if selected is not None:
             self.select(min(selected, len(rows) - 1))
         self._update_buttons()
+
+    def _fit_table_height(self, count: int) -> None:
+        """Ask for room for every row (up to a dozen): the settings below scroll instead."""
+        shown = max(3, min(count, _TABLE_ROWS))
+        header = self.table.horizontalHeader().sizeHint().height()
+        rows = shown * self.table.verticalHeader().defaultSectionSize()
+        height = header + rows + 2 * self.table.frameWidth() + 2
+        self.table.setMinimumHeight(height)
+        self.table.setMaximumHeight(height)  # more would be empty: the settings get the rest
 
     def _on_network_changed(self, network: Network) -> None:
         self._refresh_table()

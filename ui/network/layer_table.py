@@ -27,6 +27,21 @@ def format_shape(shape: tuple[int, ...] | None) -> str:
     return "x".join(str(n) for n in shape)
 
 
+def compact_kind(row: LayerSummary) -> str:
+    """The Kind column's short text (``conv 8·3x3``, ``relu``, ``max 2x2``): a narrow dock must
+    show it on one line; the full description is the row's tooltip."""
+    if row.kind == "activation":
+        return row.description
+    if row.kind == "conv":  # "8 filters 3x3x4, stride 1, valid" -> "conv 8·3x3x4"
+        count, _word, size = row.description.split(",")[0].split(" ")[:3]
+        return f"conv {count}·{size}"
+    if row.kind == "pool":  # "max 2x2, stride 2" -> "max 2x2"
+        return row.description.split(",")[0]
+    if row.kind == "dense":  # "120 -> 10" -> "dense →10"
+        return f"dense →{row.description.split(' -> ')[-1]}"
+    return row.kind
+
+
 class LayerTableModel(QAbstractTableModel):
     """One row per layer: number, name, kind and configuration, output shape, parameters and
     receptive field for the current input."""
@@ -75,7 +90,7 @@ class LayerTableModel(QAbstractTableModel):
         if column == 1:
             return row.name
         if column == 2:
-            return f"{row.kind}: {row.description}"
+            return compact_kind(row)
         if column == 3:
             return format_shape(row.output_shape) if not row.problem else "— (see tooltip)"
         if column == 4:

@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsPathItem,
+    QGraphicsRectItem,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.network import ConvLayer, LayerOutput
 from core.network.views import (
@@ -34,7 +42,7 @@ _HOVER_PEN = QColor(255, 215, 0)  # gold: visible on grey, coolwarm and RdBu ali
 _SELECTED_PEN = QColor(0, 200, 120)
 _SOURCE_PEN = QColor(0, 220, 255)  # cyan: the units the hovered unit reads
 _TITLE_COLOUR = "#e8e8e8"
-_FILTER_MIN_HEIGHT = 160
+_FILTER_MIN_HEIGHT = 120
 _MIN_MARKER_PIXELS = 6
 _NOTE_COLOUR = "#a8a8a8"
 
@@ -51,12 +59,22 @@ def _format_value(value: float) -> str:
 
 
 def _image_box() -> tuple[pg.ViewBox, pg.ImageItem]:
+    # The wheel zooms around the pointer and a drag pans (pyqtgraph's own); a double-click or
+    # the Fit button shows the whole grid again (NetworkView.fit).
     box = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
-    box.setMouseEnabled(False, False)
+    box.setMouseEnabled(True, True)
     box.setDefaultPadding(0.02)
     item = pg.ImageItem(axisOrder="row-major")
     box.addItem(item)
     return box, item
+
+
+def _fit_box(box: pg.ViewBox, grid: GridImage) -> None:
+    """Show the whole grid; the wheel may zoom in to a few units (no further: a blank box)."""
+    height, width = grid.layout.shape
+    # No outer limit: with the aspect locked, a tall grid in a wide box needs a wide x range.
+    box.setLimits(minXRange=4 * grid.layout.zoom, minYRange=4 * grid.layout.zoom)
+    box.setRange(QRectF(0, 0, width, height), padding=0.02)
 
 
 def _gap_path(grid: GridImage) -> QPainterPath:
@@ -127,11 +145,21 @@ class NetworkView(QWidget):
         self.graphics.ci.setSpacing(4)
         self.readout = QLabel("Hover over a map to read a unit; click it to show it large.")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.fit_button = QPushButton("Fit")
+        self.fit_button.setToolTip(
+            "Show every layer whole again (or double-click a map). The wheel zooms around"
+            " the pointer and a drag pans, to inspect a map's units."
+        )
+        self.fit_button.clicked.connect(lambda checked=False: self.fit())
+        bottom = QHBoxLayout()
+        bottom.setContentsMargins(0, 0, 0, 0)
+        bottom.addWidget(self.readout, 1)
+        bottom.addWidget(self.fit_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.graphics, 1)
-        layout.addWidget(self.readout)
+        layout.addLayout(bottom)
         self._columns: list[_Column] = []
         self._outputs: list[LayerOutput] = []
         self._hovered: tuple[int, int, int, int] | None = None
@@ -179,6 +207,20 @@ class NetworkView(QWidget):
         self._hovered = None
         self._rebuild([])
         self.readout.setText("")
+
+    def fit(self) -> None:
+        """Show every layer's maps and filters whole (undo any zoom or pan)."""
+        for column in self._columns:
+            for box, grid in ((column.maps_box, column.grid), (column.filters_box, column.filters)):
+                if box is not None and grid is not None:
+                    _fit_box(box, grid)
+
+    def _fit_at(self, scene_pos: QPointF) -> None:
+        for column in self._columns:
+            for box, grid in ((column.maps_box, column.grid), (column.filters_box, column.filters)):
+                if box is not None and grid is not None:
+                    if box.sceneBoundingRect().contains(scene_pos):
+                        _fit_box(box, grid)
 
     def layer_count(self) -> int:
         return len(self._columns)
@@ -253,7 +295,8 @@ class NetworkView(QWidget):
             label.hide()
             maps_box.addItem(label, ignoreBounds=True)
             layout.addItem(title, 0, index)
-            layout.addItem(maps_box, 1, index)
+            # A layer without filters lets its maps use the filters' row too.
+            layout.addItem(maps_box, 1, index, 1 if column_key[2] else 2, 1)
             column = _Column(
                 title,
                 maps_box,
@@ -279,8 +322,8 @@ class NetworkView(QWidget):
             layout.addItem(note, 3, index)
             self._columns.append(column)
         grid_layout = layout.layout
-        grid_layout.setRowStretchFactor(1, 3)
-        grid_layout.setRowStretchFactor(2, 2)
+        grid_layout.setRowStretchFactor(1, 2)  # maps first; filters are enlarged anyway
+        grid_layout.setRowStretchFactor(2, 1)
 
     def _update_column(self, column: _Column, output: LayerOutput, grid, filters) -> None:
         old = column.grid
@@ -288,8 +331,7 @@ class NetworkView(QWidget):
         column.maps_item.setImage(grid.rgb, levels=(0, 255), autoLevels=False)
         if old is None or old.layout != grid.layout:
             column.gaps.setPath(_gap_path(grid))
-            height, width = grid.layout.shape
-            column.maps_box.setRange(QRectF(0, 0, width, height), padding=0.02)
+            _fit_box(column.maps_box, grid)
         shape = "x".join(str(n) for n in output.map.shape)
         column.title.setText(
             f"<span style='color:{_TITLE_COLOUR}; font-weight:bold'>{output.name}</span>"
@@ -311,8 +353,7 @@ class NetworkView(QWidget):
                 column.filters_item.setImage(filters.rgb, levels=(0, 255), autoLevels=False)
             if previous is None or previous.layout != filters.layout:
                 column.filters_gaps.setPath(_gap_path(filters))
-                height, width = filters.layout.shape
-                column.filters_box.setRange(QRectF(0, 0, width, height), padding=0.02)
+                _fit_box(column.filters_box, filters)
         column.hover.hide()
         column.label.hide()
         column.sources.hide()
@@ -455,6 +496,8 @@ class NetworkView(QWidget):
     def _on_mouse_clicked(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
             return
+        if event.double():  # fit the grid under the pointer; the click still counts
+            self._fit_at(event.scenePos())
         hit = self._hit(event.scenePos())
         if hit is None:
             return
