@@ -81,7 +81,9 @@ def main() -> int:
     def action(text: str) -> QAction:
         return next(a for a in window.findChildren(QAction) if a.text().replace("&", "") == text)
 
-    action(f"Example: {KERAS_EXAMPLE}").trigger()
+    action(f"Example: {KERAS_EXAMPLE}").trigger()  # may open the example's own image
+    wait_until_idle(window, 30_000)
+    window.open_path(ROOT / "resources" / "street-scene.png")
     wait_until_idle(window, 30_000)
     app.processEvents()
     result = window.workbench.network.result
