@@ -58,17 +58,46 @@ class HoverController(QObject):
         self._inspector = inspector
         self._source: ImagePane | None = None
         self._point: tuple[float, float, ImagePane | None] | None = None
+        # While frames stream the still image's network result is cleared: hover reads the
+        # newest live frame's run, and a hovered unit is shown again on each new frame.
+        self._live_network: NetworkResult | None = None
+        self._unit: tuple[int, int, int, int] | None = None
+        workbench.network.result_changed.connect(self._forget_live_network)
         for pane in panes.panes:
             pane.hovered.connect(lambda pos, p=pane: self._on_hovered(p, pos))
         workbench.input_changed.connect(self.refresh)
         workbench.outputs_cleared.connect(self.refresh)
 
     # -- a unit of the network (the Network dock's maps, or the large map pane) -------------
-    def hover_unit(self, layer_index: int, channel: int, row: int, col: int) -> dict:
-        """Show unit (``row``, ``col``) of map ``channel`` of the network's layer
-        ``layer_index``: its receptive field on the input, its size in the readout, and for a
-        conv unit the sum behind it in the inspector. Returns what was shown (tests)."""
+    def show_live_network(self, result: NetworkResult) -> None:
+        """A live frame's network run is on screen (``LiveController.network_shown``): hover
+        reads it, and the unit hovered in the dock shows this frame's field and sum."""
+        self._live_network = result
+        if self._unit is not None:
+            self.hover_unit(*self._unit)
+
+    def _forget_live_network(self, _result: NetworkResult) -> None:
+        self._live_network = None  # a still image's run again
+
+    def _network_result(self) -> NetworkResult | None:
+        """The run hover reads: the still image's, or else the newest live frame's."""
         result = self._workbench.network.result
+        return result if result is not None else self._live_network
+
+    def hover_unit(
+        self,
+        layer_index: int,
+        channel: int,
+        row: int,
+        col: int,
+        result: NetworkResult | None = None,
+    ) -> dict:
+        """Show unit (``row``, ``col``) of map ``channel`` of the network's layer
+        ``layer_index`` (of ``result``, by default the run on screen: the still image's or
+        the newest live frame's): its receptive field on the input, its size in the readout,
+        and for a conv unit the sum behind it in the inspector. Returns what was shown."""
+        self._unit = (layer_index, channel, row, col)
+        result = result if result is not None else self._network_result()
         shown: dict = {}
         if result is None or not 0 <= layer_index < len(result.outputs):
             return shown
@@ -110,7 +139,8 @@ class HoverController(QObject):
         conv_pane = self._panes.conv_pane
         _mark(conv_pane, geometry, idx, output.map[:, :, channel], magnitude, "conv", shown)
         if source is conv_pane and idx is not None:
-            shown.update(self.hover_unit(index, channel, *idx))
+            shown.update(self.hover_unit(index, channel, *idx, result=network))
+            self._unit = None  # the pane's point is refreshed with the frame, not the unit
 
     def refresh(self, *_args) -> None:
         """Show the hovered point's values again: the image or the result under it changed."""
@@ -120,6 +150,7 @@ class HoverController(QObject):
     def clear(self) -> None:
         self._source = None
         self._point = None
+        self._unit = None
         for pane in self._panes.panes:
             pane.show_marker(None)
             pane.show_field(None)

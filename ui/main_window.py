@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
         for pane in self.pane_group.outputs:  # the input's contrast is its own
             pane.levels_edited.connect(self.workbench.levels_edited)
         self.network_dock.view.unitHovered.connect(self.hover.hover_unit)
+        self.live.network_shown.connect(self.hover.show_live_network)
         self.network_dock.view.hoverLeft.connect(self.hover.clear)
         self.workbench.input_changed.connect(self._on_input_changed)
         self.workbench.result_changed.connect(self._on_result_changed)
@@ -289,8 +290,27 @@ class MainWindow(QMainWindow):
             self.saving.export_dialog()
 
     def export_to(self, folder: str | Path) -> list[Path]:
-        """Input, kernel JSON, and both outputs raw and as displayed, into ``folder``."""
-        return self.saving.export_to(folder)
+        """Export all into ``folder`` and wait for it (scripts and tests; the menu's export
+        does not wait): the files written, [] if it failed or did not start. The writing
+        runs on a thread (``SaveActions.export_to``) while events keep being processed."""
+        self.saving.wait_for_saves()  # the next `exported` is this export's
+        written: list[Path] = []
+        ended: list[bool] = []
+        loop = QEventLoop()
+
+        def done(files: list[Path]) -> None:
+            written.extend(files)
+            ended.append(True)
+            loop.quit()
+
+        self.saving.exported.connect(done)
+        try:
+            self.saving.export_to(folder)
+            if not ended:  # else it was refused at once (nothing to export)
+                loop.exec()
+        finally:
+            self.saving.exported.disconnect(done)
+        return written
 
     def load_kernel_dialog(self) -> None:
         path = self.editor.load_dialog(self.store.last_folder())
@@ -435,6 +455,7 @@ class MainWindow(QMainWindow):
         (idempotent)."""
         self.live.shutdown()
         self.network.shutdown()
+        self.saving.wait_for_saves()  # an export being written is finished, not cut short
         self._busy_timer.stop()
         self.workbench.shutdown()
 

@@ -222,7 +222,7 @@ class NetworkActions(QObject):
     def save_file(self, path: str | Path) -> bool:
         """Write the dock's network as JSON (atomically); a failure is reported."""
         if not self._dock.stack.save_file(path):
-            self._messages.show_error(f"Could not save the network to {path}.", topic="network")
+            self._messages.show_error(self._dock.stack.document.save_error, topic="network")
             return False
         self._store.remember_folder(Path(path).parent)
         self._messages.show_status(f"Saved the network to {Path(path).name}")

@@ -13,14 +13,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from core.display import apply_colormap, colormap_lut, is_signed, resolve_colormap
 from core.export import export_all
 from core.images import SaveError, save_png, save_raw
 from core.inputs import LoadedImage
+from core.live.snapshot import write_network_snapshot
+from core.network.display import NetworkResult
 from core.preview import Processed
+from ui.background_save import BackgroundSave
 from ui.messages import Messages
 from ui.pane_group import PaneGroup
 from ui.panes import ImagePane
@@ -47,6 +50,14 @@ def ask_save_path(parent: QWidget, title: str, suggestion: str, filters: str) ->
 class SaveActions(QObject):
     """The window's saves, for whatever result the workbench holds.
 
+    Signals
+    -------
+    exported(list)
+        An "Export all" ended: the files written ([] if it failed; the banner says why).
+    snapshot_saved(list)
+        A live snapshot ended: the files written (those of the frame even if its network's
+        layers failed; [] if nothing was saved).
+
     Parameters
     ----------
     workbench : Workbench
@@ -60,6 +71,9 @@ class SaveActions(QObject):
     dialog_parent : QWidget
         Parent of the file dialogs.
     """
+
+    exported = Signal(list)
+    snapshot_saved = Signal(list)
 
     def __init__(
         self,
@@ -76,6 +90,9 @@ class SaveActions(QObject):
         self._messages = messages
         self._parent = dialog_parent
         self._snapshot_folder: str | None = None  # asked once, then reused
+        # Export all writes on a thread: a network's layers took ~1 s in the GUI thread.
+        self._background = BackgroundSave(self)
+        self._background.busy_changed.connect(self._on_busy)
 
     def _pane_data(self, pane: ImagePane) -> tuple[np.ndarray, str] | None:
         processed = self._workbench.processed
@@ -89,10 +106,14 @@ class SaveActions(QObject):
     def displayed_rgb(self, pane: ImagePane, data: np.ndarray) -> np.ndarray:
         """Full-resolution RGB of ``data`` with the pane's current colours and levels (a
         gradient picked from its histogram's menu included)."""
+        return apply_colormap(data, *self._colours(pane, data))
+
+    def _colours(self, pane: ImagePane, data: np.ndarray) -> tuple[np.ndarray, tuple]:
+        """The LUT and levels ``pane`` draws ``data`` with (copies: the pane may change)."""
         lut = pane.image.lookup_table()
         if lut is None:  # colour maps (no LUT), or a pane that has not drawn yet
             lut = colormap_lut(resolve_colormap(self._workbench.colormap_name(), is_signed(data)))
-        return apply_colormap(data, lut, pane.levels())
+        return np.array(lut, copy=True), tuple(pane.levels())
 
     def _stem(self) -> str:
         loaded = self._workbench.loaded
@@ -139,51 +160,79 @@ class SaveActions(QObject):
         if folder:
             self.export_to(folder)
 
-    def export_to(
+    def export_to(self, folder: str | Path) -> None:
+        """Input, kernel JSON, every output raw and as displayed, and every layer of the
+        network on screen, into ``folder``: written on a thread, after any save still being
+        written; ``exported`` reports the files ([] on failure, the banner says why)."""
+        write = self._export_job(folder, self._workbench.loaded, self._workbench.processed)
+        if write is None:
+            self.exported.emit([])
+            return
+
+        def done(written: list[Path] | None, error: str) -> None:
+            if error:
+                self._messages.show_error(f"Nothing was saved: {error}", topic="save")
+            else:
+                self._saved(Path(folder))
+            self.exported.emit(written or [])
+
+        self._messages.show_status(f"Exporting to {folder}...")
+        self._background.start(write, done)
+
+    def _on_busy(self, busy: bool) -> None:
+        if busy:
+            QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+        else:
+            QApplication.restoreOverrideCursor()
+
+    def is_saving(self) -> bool:
+        """True while an export or snapshot is being written."""
+        return self._background.is_busy()
+
+    def wait_for_saves(self) -> None:
+        """Finish the exports and snapshots being written (the window is closing)."""
+        self._background.wait()
+
+    def _export_job(
         self,
         folder: str | Path,
-        *,
-        loaded: LoadedImage | None = None,
-        processed: Processed | None = None,
+        loaded: LoadedImage | None,
+        processed: Processed | None,
         stem: str | None = None,
-    ) -> list[Path]:
-        """Input, kernel JSON, and every output raw and as displayed, into ``folder``.
-
-        By default what the workbench holds now; live snapshots pass the frame they mean
-        (and a stem naming it), which the workbench may already have replaced.
-        """
-        loaded = loaded if loaded is not None else self._workbench.loaded
-        processed = processed if processed is not None else self._workbench.processed
+    ) -> Callable[[], list[Path]] | None:
+        """The write of an export of ``loaded`` and ``processed``, safe to run on any thread:
+        the panes' colours and levels are read now, in the GUI thread. None (and a message)
+        when there is nothing to export."""
         if processed is None or loaded is None:
             self._messages.show_error("There is nothing to export yet.", topic="save")
-            return []
+            return None
         stem = stem if stem is not None else Path(loaded.name).stem
         panes = (self._panes.conv_pane, self._panes.pooled_pane)
-        outputs = {
-            label: (data, self.displayed_rgb(pane, data))
+        outputs = [
+            (label, data, *self._colours(pane, data))
             for pane, (label, data) in zip(panes, processed.outputs(), strict=True)
-        }
-        written: list[Path] = []
+        ]
         # The network being explored, if its maps are of this input (not a snapshot's frame).
         network = self._workbench.network.result
         if network is not None and network.request.image is not loaded.image:
             network = None
+        image, kernel = loaded.image, processed.result.kernel
 
-        def run() -> None:
-            written.extend(
-                export_all(
-                    folder,
-                    stem,
-                    image=loaded.image,
-                    kernel=processed.result.kernel,
-                    outputs=outputs,
-                    network=None if network is None else network.network,
-                    network_outputs=() if network is None else network.outputs,
-                )
+        def write() -> list[Path]:
+            return export_all(
+                folder,
+                stem,
+                image=image,
+                kernel=kernel,
+                outputs={
+                    label: (data, apply_colormap(data, lut, levels))
+                    for label, data, lut, levels in outputs
+                },
+                network=None if network is None else network.network,
+                network_outputs=() if network is None else network.outputs,
             )
 
-        self._save(run, folder)
-        return written
+        return write
 
     def snapshot(
         self,
@@ -193,8 +242,11 @@ class SaveActions(QObject):
         folder: str | Path | None = None,
         *,
         ask: bool = True,
-    ) -> list[Path]:
-        """Export one live frame (``loaded`` and ``processed``) into a snapshot folder.
+        network: NetworkResult | None = None,
+    ) -> bool:
+        """Export one live frame (``loaded`` and ``processed``, and every layer of the frame's
+        ``network`` run) into a snapshot folder, on a thread; ``snapshot_saved`` reports the
+        files. False if nothing was started (no frame, no folder).
 
         Parameters
         ----------
@@ -203,25 +255,58 @@ class SaveActions(QObject):
         folder : str or Path, optional
             Target folder; by default the one asked for last time (asked once, and again if it
             went away), or asked now when ``ask``.
+        network : NetworkResult, optional
+            The frame's network run: its layers (``core.live.snapshot``) go beside the frame.
         """
         if loaded is None or processed is None:
             self._messages.show_error("There is no frame to save yet.", topic="save")
-            return []
+            return False
         if folder is None and self._snapshot_folder and Path(self._snapshot_folder).is_dir():
             folder = self._snapshot_folder
         if folder is None:
             if not ask:
-                return []
+                return False
             folder = QFileDialog.getExistingDirectory(
                 self._parent, "Save snapshots into folder", self._store.last_folder()
             )
             if not folder:
-                return []
+                return False
         self._snapshot_folder = str(folder)
         stem = "-".join(Path(loaded.name).stem.split()) or "live"
         if frame_index is not None:
             stem += f"_frame{frame_index:06d}"
-        return self.export_to(folder, loaded=loaded, processed=processed, stem=stem)
+        export = self._export_job(folder, loaded, processed, stem)
+        if export is None:
+            return False
+
+        def write() -> tuple[list[Path], str]:
+            written = export()
+            if network is None:
+                return written, ""
+            # Beside the frame and the single layer: every layer of the network, and the network.
+            try:
+                written += write_network_snapshot(network, folder, stem)
+            except (SaveError, OSError) as exc:
+                return written, str(exc)
+            return written, ""
+
+        def done(outcome: tuple[list[Path], str] | None, error: str) -> None:
+            written, network_error = outcome or ([], "")
+            if error:
+                self._messages.show_error(f"Nothing was saved: {error}", topic="save")
+            elif network_error:
+                self._messages.show_error(
+                    f"The network's layers were not saved: {network_error}", topic="save"
+                )
+            else:
+                self._saved(Path(folder))
+                if network is not None:
+                    self._messages.show_status(f"Saved {len(written)} files to {folder}")
+            self.snapshot_saved.emit(written)
+
+        self._messages.show_status(f"Saving a snapshot to {folder}...")
+        self._background.start(write, done)
+        return True
 
     def _save(self, write: Callable[[], object], target: str | Path) -> bool:
         try:
@@ -229,8 +314,10 @@ class SaveActions(QObject):
         except (SaveError, OSError) as exc:
             self._messages.show_error(f"Nothing was saved: {exc}", topic="save")
             return False
-        target = Path(target)
+        self._saved(Path(target))
+        return True
+
+    def _saved(self, target: Path) -> None:
         self._store.remember_folder(target if target.is_dir() else target.parent)
         self._messages.resolve("save")
         self._messages.show_status(f"Saved {target}")
-        return True

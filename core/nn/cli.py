@@ -68,6 +68,7 @@ def _network_for_training(spec: str, seed: int):
 def run_train(argv: Sequence[str]) -> int:
     args = train_parser().parse_args(argv)  # exits with status 2 on a usage error
 
+    from core.batch import OutputFolderError, prepare_output_folder
     from core.images import SaveError
     from core.network import NetworkError, save_network
     from core.nn.data import DataError, load_training_data
@@ -78,6 +79,11 @@ def run_train(argv: Sequence[str]) -> int:
         train_set, test_set = load_training_data(args.data, args.seed)
     except (NetworkError, DataError) as exc:
         print_error(f"unusable {'data' if isinstance(exc, DataError) else 'network'}: {exc}")
+        return EXIT_USAGE
+    try:  # a model that cannot be saved is found now, not after minutes of training
+        prepare_output_folder(Path(args.out).resolve().parent)
+    except OutputFolderError as exc:
+        print_error(str(exc))
         return EXIT_USAGE
     if args.epochs is None:
         args.epochs = 1 if args.seconds is None else 1_000_000

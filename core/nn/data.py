@@ -153,6 +153,9 @@ def load_folder(folder: str | os.PathLike[str]) -> FolderData:
         raise DataError(f"{folder}: not a folder")
     files = sorted(p for p in folder.iterdir() if p.is_file())
     magics = {p: _idx_magic(p) for p in files}
+    for path, magic in magics.items():
+        if magic is None and "-idx" in path.name:  # named like MNIST's files, header unreadable
+            raise DataError(f"{path.name}: damaged or cut short (its idx header cannot be read)")
     images = [p for p in files if magics[p] == IMAGES_MAGIC]
     labels = [p for p in files if magics[p] == LABELS_MAGIC]
     if images or labels:

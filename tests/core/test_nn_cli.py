@@ -114,3 +114,11 @@ def test_train_from_a_layer_stack_file(tmp_path, capsys):
     layers = load_network(out).layers
     assert [layer.kind for layer in layers] == ["conv", "pool", "flatten", "dense", "activation"]
     assert last_line(capsys.readouterr().out).startswith("trained:")
+
+
+def test_a_model_that_cannot_be_saved_is_refused_before_training(tmp_path, capsys):
+    missing = tmp_path / "no-such-folder" / "model.json"
+    # 60 s of training would be wasted if the folder were only found missing at the end.
+    assert main(["train", "--seconds", "60", "--out", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write to output folder" in err and "examples/s" not in err

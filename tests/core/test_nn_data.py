@@ -97,6 +97,14 @@ def test_folder_with_a_lone_image_file_says_what_is_missing(tmp_path, digits):
         load_folder(tmp_path)
 
 
+def test_a_cut_idx_file_is_called_damaged_not_missing(tmp_path, digits):
+    images = write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", digits[0], gz=True)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", digits[1])
+    images.write_bytes(images.read_bytes()[:10])  # the gzip header survives, the idx one not
+    with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte\.gz: damaged or cut short"):
+        load_folder(tmp_path)
+
+
 def draw_digit_file(path: Path, digit: int, size=(60, 40)) -> None:
     """A dark digit on white paper, as a scanned drawing."""
     canvas = np.full(size, 255, np.uint8)

@@ -378,7 +378,8 @@ def _check_export(ctx: Context, item) -> None:
     click(item)
     assert list(folder.iterdir()) == []
     ctx.dialogs.answer("folder", str(folder))
-    click(item)
+    with ctx.qtbot.waitSignal(ctx.window.saving.exported, timeout=WAIT_MS):  # written on a thread
+        click(item)
     stem = Path(ctx.window.loaded.name).stem
     conv = cv2.imread(str(folder / f"{stem}_conv.tif"), cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(conv, ctx.window.processed.result.conv)
@@ -536,9 +537,11 @@ def _check_snapshot(ctx: Context, item) -> None:
     ctx.start_live()
     ctx.dialogs.answer("folder", str(folder))
     asked = ctx.dialogs.count("folder")
-    click(item)
+    with ctx.qtbot.waitSignal(ctx.window.saving.snapshot_saved, timeout=WAIT_MS):
+        click(item)  # written on a thread
     ctx.wait_frames(2)
-    click(item)  # the folder was asked for once: not again
+    with ctx.qtbot.waitSignal(ctx.window.saving.snapshot_saved, timeout=WAIT_MS):
+        click(item)  # the folder was asked for once: not again
     assert ctx.dialogs.count("folder") == asked + 1
     ctx.stop_live()
     conv = sorted(folder.glob("*_conv.tif"))

@@ -43,3 +43,29 @@ def test_other_demos_keep_the_sample_on_screen(make_window):
     window = make_window()
     _trigger(window, f"Example: {FIELD_EXAMPLE}")
     assert window.loaded.path == SAMPLES["Boxes and lines"]
+
+
+def test_a_failed_network_save_names_the_file_once_and_the_reason(
+    make_window, tmp_path, monkeypatch
+):
+    import errno
+    import os
+
+    from PySide6.QtWidgets import QFileDialog
+
+    window = make_window()
+    _trigger(window, f"Example: {FIELD_EXAMPLE}")
+    folder = tmp_path / "nets"
+    folder.mkdir()
+    target = folder / "net.json"
+
+    def disk_full(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    _trigger(window, "Save network...")
+    text = window.banner.text()
+    assert text.count("net.json") == 1 and str(folder) not in text
+    assert "disk full" in text
+    assert list(folder.iterdir()) == []  # no file, no staging file

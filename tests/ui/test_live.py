@@ -365,7 +365,9 @@ def test_snapshot_saves_the_frame_on_screen(qtbot, live_window, tmp_path):
     window.live.set_frozen(True)  # hold one frame so the files can be compared with it
     qtbot.waitUntil(lambda: window.loaded.image is frames.results[-1].working, timeout=WAIT_MS)
     shown = frames.results[-1]
-    written = window.live.snapshot(tmp_path)
+    with qtbot.waitSignal(window.saving.snapshot_saved, timeout=WAIT_MS) as saved:
+        assert window.live.snapshot(tmp_path)  # written on a thread
+    written = saved.args[0]
     stem = f"Synthetic-160x120_frame{shown.frame.index:06d}"
     names = sorted(p.name for p in written)
     assert names == sorted(

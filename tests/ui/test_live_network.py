@@ -7,10 +7,14 @@ The window's network dock is another branch's work: these tests feed a ``Network
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 import pytest
+from PySide6.QtWidgets import QApplication
 
+import core.live.snapshot
 from core.live import layer_record_key
 from core.network import ActivationLayer, ConvLayer, Network, PoolLayer
 from core.network.presets import build_preset
@@ -116,7 +120,9 @@ def test_snapshot_writes_every_layer_beside_the_frame(qtbot, live_window, view, 
     live.set_frozen(True)
     qtbot.waitUntil(lambda: live_window.loaded.image is live.current.working, timeout=WAIT_MS)
     current = live.current
-    written = live.snapshot(tmp_path)
+    with qtbot.waitSignal(live_window.saving.snapshot_saved, timeout=WAIT_MS) as saved:
+        assert live.snapshot(tmp_path)  # written on a thread
+    written = saved.args[0]
     stem = f"Synthetic-160x120_frame{current.frame.index:06d}"
     names = {p.name for p in written}
     assert f"{stem}_input.png" in names and f"{stem}_kernel.json" in names  # as before
@@ -179,3 +185,35 @@ def test_stopping_with_a_network_leaves_no_thread(qtbot, live_window, view):
         qtbot.waitUntil(lambda c=count: len(view.shown) > c, timeout=WAIT_MS)
         live.stop()
         assert not live.is_running()
+
+
+def test_a_snapshot_is_written_off_the_gui_thread(qtbot, live_window, view, tmp_path, monkeypatch):
+    """A network frame's snapshot wrote every layer in the GUI thread (~0.9 s for a 640x480
+    frame and 32 maps): the frames stopped. It is written on a thread, with a busy cursor,
+    while frames keep arriving."""
+    live = live_window.live
+    live.set_network(_bank(count=5))
+    assert live.start(SyntheticSource(SMALL))
+    qtbot.waitUntil(lambda: len(view.shown) >= 2, timeout=WAIT_MS)
+    release = threading.Event()
+    threads = []
+    write_outputs = core.live.snapshot.write_outputs
+
+    def slow_write(*args, **kwargs):
+        threads.append(threading.current_thread())
+        assert release.wait(10)  # being written until the test says so
+        return write_outputs(*args, **kwargs)
+
+    monkeypatch.setattr(core.live.snapshot, "write_outputs", slow_write)
+    assert live.snapshot(tmp_path)  # back at once: its result is a queued signal
+    saved = []
+    live_window.saving.snapshot_saved.connect(saved.append)
+    assert QApplication.overrideCursor() is not None  # busy
+    count = len(view.shown)
+    qtbot.waitUntil(lambda: len(view.shown) >= count + 2, timeout=WAIT_MS)  # frames go on
+    assert saved == [] and threads
+    release.set()
+    qtbot.waitUntil(lambda: bool(saved), timeout=WAIT_MS)
+    assert all(t is not threading.main_thread() for t in threads)
+    assert any(p.name.endswith("_network_pool1.npy") for p in saved[0])
+    assert QApplication.overrideCursor() is None

@@ -230,14 +230,15 @@ def test_a_network_that_cannot_run_clears_and_says_why(make_window):
     assert window.banner.isHidden()
 
 
-def test_export_all_also_writes_every_layer_of_the_network(keras, tmp_path, monkeypatch):
+def test_export_all_also_writes_every_layer_of_the_network(keras, qtbot, tmp_path, monkeypatch):
     window = keras
     folder = tmp_path / "export"
     folder.mkdir()
     monkeypatch.setattr(
         QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(folder))
     )
-    _action(window, "Export all...").trigger()
+    with qtbot.waitSignal(window.saving.exported, timeout=10_000):
+        _action(window, "Export all...").trigger()
     result = window.workbench.network.result
     for output in result.outputs:
         raw = np.load(folder / f"digit-7_net_{output.name}.npy")
@@ -352,3 +353,145 @@ def test_live_frames_run_the_explored_network_in_the_dock(make_window, qtbot):
         assert window.conv_pane.title.text.startswith("conv1 · map 2 of 4")
     finally:
         window.live.stop()
+
+
+def test_export_all_writes_off_the_gui_thread_with_a_busy_cursor(
+    keras, qtbot, tmp_path, monkeypatch
+):
+    """Export all with a network wrote ~1 s in the GUI thread: the window froze. The files are
+    written on another thread while the window shows it is busy; a second export meanwhile
+    is written after it, and the results come back to the GUI thread."""
+    import threading
+
+    import core.export
+
+    window = keras
+    folder = tmp_path / "export"
+    folder.mkdir()
+    monkeypatch.setattr(
+        QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(folder))
+    )
+    release = threading.Event()
+    threads = []
+    write_output = core.export.write_output
+
+    def slow_write(output, path):
+        threads.append(threading.current_thread())
+        assert release.wait(10)  # the export is still being written until the test says so
+        return write_output(output, path)
+
+    monkeypatch.setattr(core.export, "write_output", slow_write)
+    export = _action(window, "Export all...")
+    export.trigger()
+    # Back in the event loop at once, the files still being written.
+    assert QApplication.overrideCursor() is not None
+    assert QApplication.overrideCursor().shape() == Qt.CursorShape.BusyCursor
+    assert "Exporting to" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: bool(threads), timeout=10_000)
+    assert list(folder.iterdir()) == [] or all(p.name.startswith(".") for p in folder.iterdir())
+    exported = []
+    window.saving.exported.connect(exported.append)
+    export.trigger()  # a second Export all while the first is written: queued
+    assert exported == [] and window.banner.isHidden()
+    release.set()
+    qtbot.waitUntil(lambda: len(exported) == 2, timeout=10_000)
+    assert exported[0] == exported[1]
+    assert all(t is not threading.main_thread() for t in threads)
+    result = window.workbench.network.result
+    assert len(exported[0]) == 6 + 1 + 2 * len(result.outputs)
+    for output in result.outputs:
+        raw = np.load(folder / f"digit-7_net_{output.name}.npy")
+        np.testing.assert_array_equal(raw, output.map)
+    assert QApplication.overrideCursor() is None
+    assert window.statusBar().currentMessage() == f"Saved {folder}"
+
+
+def _conv_unit_by_loops(image, layer, channel: int, row: int, col: int) -> float:
+    """A 'valid' stride-1 conv unit summed with explicit loops (the reference)."""
+    image = image if image.ndim == 3 else image[:, :, None]
+    kh, kw = layer.kernel_size
+    total = float(layer.bias[channel])
+    for c in range(layer.in_channels):
+        for i in range(kh):
+            for j in range(kw):
+                total += float(image[row + i, col + j, c]) * float(layer.weights[channel, c, i, j])
+    return total
+
+
+def test_hover_and_the_large_map_work_on_live_network_frames(keras, qtbot):
+    """While frames stream the still image's network run is cleared: hovering the dock (and
+    the large map) reads the newest live frame's run, and follows the frames."""
+    window = keras
+    window.network_dock.select_map(0, 4)  # conv1 map 4, large in the convolution pane
+    _settle(window)
+    shown = []
+    window.live.network_shown.connect(shown.append)
+    window.live_toolbar.start_action.trigger()
+    try:
+        qtbot.waitUntil(lambda: len(shown) >= 2, timeout=10_000)
+        assert window.workbench.network.result is None  # the still run is gone
+        # The selected map is drawn large from each frame's run.
+        assert window.pane_group.network_map is shown[-1]
+        assert window.conv_pane.title.text.startswith("conv1 · map 4 of 32")
+        view = window.network_dock.view
+        hovered = []
+        view.unitHovered.connect(lambda *unit: hovered.append(unit))
+        _move(view, view.map_point(0, 4, 240, 320))  # mid-map (a screen pixel is ~6 units)
+        QApplication.processEvents()
+        layer, channel, row, col = hovered[-1]
+        assert (layer, channel) == (0, 4) and abs(row - 240) <= 18 and abs(col - 320) <= 18
+        field = window.input_pane.field
+        assert field.isVisible()
+        rect = field.rect()
+        assert (rect.x(), rect.y(), rect.width(), rect.height()) == (col, row, 3, 3)
+        assert "sees 3x3 input pixels" in window.input_pane.readout
+        # The pointer stays; new frames arrive: the sum is the newest frame's.
+        count = len(shown)
+        qtbot.waitUntil(lambda: len(shown) >= count + 2, timeout=10_000)
+        newest = shown[-1]
+        assert window.inspector.text().startswith(f"conv1 map 4, unit [{row}, {col}]")
+        conv = newest.network.layers[0]
+        expected = _conv_unit_by_loops(newest.image, conv, 4, row, col)
+        total = float(window.inspector.text().rsplit("= ", 1)[1])
+        assert total == pytest.approx(expected, rel=1e-3, abs=1e-3)
+        assert expected == pytest.approx(float(newest.outputs[0].map[row, col, 4]), abs=1e-4)
+        # The large map over input point (x=9.5, y=5.5): 'valid' conv1 unit (4, 8) is centred
+        # on input pixel (5, 9) and reads rows 4..6, cols 8..10.
+        hovered_map = window.hover_at(9.5, 5.5, window.conv_pane)
+        assert hovered_map["conv"][0] == (4, 8)
+        assert hovered_map["field"] == (4, 8, 3, 3)
+        assert hovered_map["sum"].total == pytest.approx(
+            _conv_unit_by_loops(shown[-1].image, conv, 4, 4, 8), rel=1e-3, abs=1e-3
+        )
+    finally:
+        window.live.stop()
+
+
+def test_closing_the_window_finishes_an_export_being_written(keras, tmp_path, monkeypatch):
+    import threading
+
+    import core.export
+
+    window = keras
+    folder = tmp_path / "export"
+    folder.mkdir()
+    monkeypatch.setattr(
+        QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(folder))
+    )
+    release = threading.Event()
+    write_output = core.export.write_output
+
+    def slow_write(output, path):
+        assert release.wait(10)
+        return write_output(output, path)
+
+    monkeypatch.setattr(core.export, "write_output", slow_write)
+    exported = []
+    window.saving.exported.connect(exported.append)
+    _action(window, "Export all...").trigger()
+    _action(window, "Export all...").trigger()  # a second one, queued behind it
+    threading.Timer(0.2, release.set).start()
+    window.close()  # waits for both: nothing a person asked to save is cut short
+    assert len(exported) == 2 and exported[0] and exported[0] == exported[1]
+    assert all(p.is_file() for p in exported[0])
+    assert QApplication.overrideCursor() is None

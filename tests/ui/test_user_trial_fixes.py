@@ -97,13 +97,16 @@ def test_a_failed_snapshot_message_stays_while_live_frames_arrive(qtbot, window,
     # Issue 12, item 2: show_processed hid every banner on each new frame (~0.15 s).
     assert window.live.start(SyntheticSource((80, 60)))
     wait_frames(qtbot, window, 2)
-    assert window.live.snapshot(tmp_path / "missing") == []
+    with qtbot.waitSignal(window.saving.snapshot_saved, timeout=10_000) as saved:
+        assert window.live.snapshot(tmp_path / "missing")  # written (and failing) on a thread
+    assert saved.args == [[]]
     message = window.banner.text()
     assert "Nothing was saved" in message
     wait_frames(qtbot, window, 6)
     assert not window.banner.isHidden() and window.banner.text() == message
-    assert window.live.snapshot(tmp_path)
-    assert window.banner.isHidden()
+    with qtbot.waitSignal(window.saving.snapshot_saved, timeout=10_000) as saved:
+        assert window.live.snapshot(tmp_path)
+    assert saved.args[0] and window.banner.isHidden()
     window.live.stop()
 
 

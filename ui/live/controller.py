@@ -32,7 +32,6 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from core.images import SaveError
 from core.live import (
     STATUS_INTERVAL_MS,
     VIDEO_EXTENSIONS,
@@ -45,7 +44,6 @@ from core.live import (
     recordable_panes,
 )
 from core.live.session import LiveSession
-from core.live.snapshot import write_network_snapshot
 from core.network import Network
 from core.recording import VideoRecorder
 from core.sources import CameraSource, FrameSource, SourceError
@@ -446,11 +444,13 @@ class LiveController(QObject):
         return path
 
     # -- snapshot ------------------------------------------------------------------------------
-    def snapshot(self, folder: str | Path | None = None) -> list[Path]:
-        """Save the frame on screen like "Export all": input, kernel, outputs raw and as shown.
+    def snapshot(self, folder: str | Path | None = None) -> bool:
+        """Save the frame on screen like "Export all": input, kernel, outputs raw and as shown,
+        and with a network every layer of the frame's run and the network file.
 
         The frame is the one on screen when this is called, even if live mode moves on while
-        the folder dialog is open. File names carry the frame index.
+        the folder dialog is open or the files are written (on a thread:
+        ``SaveActions.snapshot_saved`` reports them). File names carry the frame index.
 
         Parameters
         ----------
@@ -459,28 +459,21 @@ class LiveController(QObject):
 
         Returns
         -------
-        list of Path
-            The files written (empty if cancelled or failed).
+        bool
+            True if the snapshot is being written (False if cancelled or nothing to save).
         """
         loaded, current = self._workbench.loaded, self._current
         on_screen = current is not None and loaded is not None and loaded.image is current.working
         frame_index = current.frame.index if on_screen else None
-        written = self._saving.snapshot(
-            loaded, self._workbench.processed, frame_index, folder, ask=self.interactive
-        )
         network = current.network if on_screen and current is not None else None
-        if not written or network is None or loaded is None:
-            return written
-        # Beside the frame and the single layer: every layer of the network, and the network.
-        stem = "-".join(Path(loaded.name).stem.split()) or "live"  # as SaveActions.snapshot
-        stem += f"_frame{frame_index:06d}"
-        try:
-            written += write_network_snapshot(network, written[0].parent, stem)
-        except (SaveError, OSError) as exc:
-            self._messages.show_error(f"The network's layers were not saved: {exc}", topic="save")
-            return written
-        self._messages.show_status(f"Saved {len(written)} files to {written[0].parent}")
-        return written
+        return self._saving.snapshot(
+            loaded,
+            self._workbench.processed,
+            frame_index,
+            folder,
+            ask=self.interactive,
+            network=network,
+        )
 
     # -- sources -------------------------------------------------------------------------------
     def set_choice(self, choice: SourceChoice, *, restart: bool = True) -> None:

@@ -94,6 +94,7 @@ class NetworkDocument(QObject):
         #: The layer the user has selected (views keep it current); undo restores it.
         self.selected: int | None = None
         self.last_dir = ""
+        self.save_error = ""  # why the last save failed, in words for the person ("" if it did not)
         self.undo_stack = QUndoStack(self)
 
     # ------------------------------------------------------------------ state
@@ -275,8 +276,12 @@ class NetworkDocument(QObject):
         try:
             save_network(self._network, path)
         except (OSError, SaveError, NetworkError) as exc:
-            self._say(f"Could not save {Path(path).name}: {exc}")
+            # The file once, then the reason (a SaveError's own text names the path again).
+            reason = exc.reason if isinstance(exc, SaveError) else str(exc)
+            self.save_error = f"Could not save {Path(path).name}: {reason}"
+            self._say(self.save_error)
             return False
+        self.save_error = ""
         self.last_dir = str(Path(path).parent)
         self._say(f"Saved {Path(path).name}.")
         return True
