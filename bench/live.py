@@ -145,6 +145,8 @@ def _network_view(window):
 
     from ui.network.network_view import NetworkView
 
+    if hasattr(window, "network_dock"):  # the window's own dock: the path a person takes
+        return window.network_dock.view
     view = window.findChild(NetworkView)
     if view is not None:
         return view
@@ -183,7 +185,10 @@ def run_live(window, size: tuple[int, int], frames: int, bank: int | None = None
     panes = list(window.panes)
     if bank is not None:
         panes.append(_network_view(window).graphics)
-        window.live.set_network(_bank_network(bank))
+        if hasattr(window, "network"):  # Network dock shown, live runs its network
+            window.network.use_network(_bank_network(bank), "bench")
+        else:
+            window.live.set_network(_bank_network(bank))
     probe = PaintProbe(panes)
     _probes.append(probe)
     window.live.frame_shown.connect(lambda result: probe.expect(result.frame.timestamp))
