@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -198,20 +196,6 @@ def test_grids_of_a_real_network_on_the_digit():
     assert grids[3].layout.columns == 4 and grids[3].rgb.shape == (4 * 12 - 1, 4 * 12 - 1, 3)
     # GridLayout is a plain value: equal layouts compare equal (a view can skip re-layout).
     assert grids[0].layout == GridLayout(8, (26, 26), 3)
-
-
-@pytest.mark.parametrize("module", ["core.network.views", "core.network.editing"])
-def test_module_imports_without_qt(module):
-    # tests/core/test_no_qt.py lists core/*.py only, not the core.network package's modules.
-    check = (
-        f"import sys, {module}; "
-        "print(sorted(m for m in ('PySide6', 'pyqtgraph', 'shiboken6') if m in sys.modules))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
 
 
 def _read_units_by_perturbation(layer, before: np.ndarray, row: int, col: int):

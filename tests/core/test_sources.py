@@ -553,18 +553,3 @@ def test_stop_from_on_frame_callback_does_not_deadlock():
     assert not capture.is_alive()
     assert capture.error is None
     assert capture.captured == 1
-
-
-def test_core_modules_do_not_import_qt():
-    # In a fresh interpreter: this test process may have imported Qt for other tests.
-    code = (
-        "import sys, core.sources, core.recording; "
-        "qt = ('PySide6', 'pyqtgraph', 'shiboken6'); "
-        "bad = [m for m in sys.modules if m.split('.')[0] in qt]; "
-        "sys.exit(f'Qt imported: {bad}' if bad else 0)"
-    )
-    root = Path(__file__).resolve().parents[2]
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
