@@ -19,55 +19,29 @@ import json
 import os
 from pathlib import Path
 
-from core.images import atomic_write
 from core.network.layers import (
-    ActivationLayer,
+    FORMAT,
+    LAYER_FIELDS,
+    VERSION,
     ConvLayer,
     DenseLayer,
-    FlattenLayer,
     Layer,
     Network,
     NetworkError,
-    PoolLayer,
 )
 
-FORMAT = "convscope-network"
-VERSION = 1
 MAX_FILE_BYTES = 512 * 1024 * 1024  # JSON of 50 M parameters; beyond, refuse before reading
-
-_FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
-    "conv": (ConvLayer, ("weights", "bias", "stride", "padding", "dilation", "border")),
-    "activation": (ActivationLayer, ("function",)),
-    "pool": (PoolLayer, ("mode", "size", "stride")),
-    "flatten": (FlattenLayer, ()),
-    "dense": (DenseLayer, ("weights", "bias")),
-}
-
-
-def layer_to_dict(layer: Layer) -> dict:
-    out: dict = {"type": layer.kind, "name": layer.name}
-    for key in _FIELDS[layer.kind][1]:
-        value = getattr(layer, key)
-        out[key] = value.tolist() if hasattr(value, "tolist") else value
-    return out
-
-
-def network_to_dict(network: Network) -> dict:
-    return {
-        "format": FORMAT,
-        "version": VERSION,
-        "name": network.name,
-        "layers": [layer_to_dict(layer) for layer in network.layers],
-    }
 
 
 def layer_from_dict(data: object, index: int) -> Layer:
     if not isinstance(data, dict):
         raise NetworkError(f"layer {index + 1}: must be a JSON object, not {type(data).__name__}")
     kind = data.get("type")
-    if kind not in _FIELDS:
-        raise NetworkError(f"layer {index + 1}: unknown type {kind!r} (use {', '.join(_FIELDS)})")
-    cls, fields = _FIELDS[kind]
+    if kind not in LAYER_FIELDS:
+        raise NetworkError(
+            f"layer {index + 1}: unknown type {kind!r} (use {', '.join(LAYER_FIELDS)})"
+        )
+    cls, fields = LAYER_FIELDS[kind]
     name = data.get("name", f"{kind}{index + 1}")
     if not isinstance(name, str) or not name.strip():
         raise NetworkError(f"layer {index + 1}: name must be a non-empty string")
@@ -131,5 +105,4 @@ def load_network(path: str | os.PathLike[str]) -> Network:
 
 def save_network(network: Network, path: str | os.PathLike[str]) -> None:
     """Write ``network`` to ``path`` as JSON; a failed write leaves any old file intact."""
-    text = json.dumps(network_to_dict(network), separators=(",", ":"))
-    atomic_write(path, text.encode("utf-8"))
+    network.save(path)

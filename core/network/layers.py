@@ -7,10 +7,12 @@ compute (cross-correlation for conv), so weights imported from a trained model r
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.images import atomic_write
 from core.ops import ACTIVATIONS, BORDERS, PADDINGS, POOL_MODES
 
 NETWORK_ACTIVATIONS = (*ACTIVATIONS, "softmax")
@@ -293,12 +295,37 @@ class Network:
         return None
 
     def save(self, path) -> None:
-        """Write the network as a ConvScope network JSON file (atomically)."""
-        from core.network.files import save_network
+        """Write the network as a ConvScope network JSON file; a failed write leaves any old
+        file intact (see ``core.network.files`` for the format)."""
+        text = json.dumps(network_to_dict(self), separators=(",", ":"))
+        atomic_write(path, text.encode("utf-8"))
 
-        save_network(self, path)
 
-    def to_dict(self) -> dict:
-        from core.network.files import network_to_dict
+# The file format's fields of each layer type (read back by ``core.network.files``).
+FORMAT = "convscope-network"
+VERSION = 1
 
-        return network_to_dict(self)
+LAYER_FIELDS: dict[str, tuple[type, tuple[str, ...]]] = {
+    "conv": (ConvLayer, ("weights", "bias", "stride", "padding", "dilation", "border")),
+    "activation": (ActivationLayer, ("function",)),
+    "pool": (PoolLayer, ("mode", "size", "stride")),
+    "flatten": (FlattenLayer, ()),
+    "dense": (DenseLayer, ("weights", "bias")),
+}
+
+
+def layer_to_dict(layer: Layer) -> dict:
+    out: dict = {"type": layer.kind, "name": layer.name}
+    for key in LAYER_FIELDS[layer.kind][1]:
+        value = getattr(layer, key)
+        out[key] = value.tolist() if hasattr(value, "tolist") else value
+    return out
+
+
+def network_to_dict(network: Network) -> dict:
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "name": network.name,
+        "layers": [layer_to_dict(layer) for layer in network.layers],
+    }

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from core.network import buffers
+import core.network.buffers as buffers
 from core.network.geometry import PaneGeometry, input_geometry, network_geometry
 from core.network.layers import (
     ActivationLayer,

@@ -18,7 +18,7 @@ from core.network import (
     NetworkError,
     PoolLayer,
 )
-from core.nn import ops
+import core.nn.ops as ops
 
 
 class Model:
