@@ -16,7 +16,7 @@ from PySide6.QtCore import QByteArray, QSettings
 
 from core.kernels import Kernel, kernel_from_dict
 from core.network import Network, network_from_dict
-from core.network.files import network_to_dict
+from core.network.layers import network_to_dict
 from core.pipeline import PipelineSettings
 from resources import RESOURCES
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+import core.nn.ops as ops
 from core.network import (
     ActivationLayer,
     ConvLayer,
@@ -18,7 +19,6 @@ from core.network import (
     NetworkError,
     PoolLayer,
 )
-import core.nn.ops as ops
 
 
 class Model:
